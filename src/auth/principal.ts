@@ -1,0 +1,8 @@
+/** Who is calling: resolved once per request or WebSocket connection. */
+export type Principal =
+  | { kind: 'admin'; keyId: string | null }
+  | { kind: 'tenant'; tenantId: string; keyId: string };
+
+export function tenantIdOf(principal: Principal | null): string | null {
+  return principal?.kind === 'tenant' ? principal.tenantId : null;
+}

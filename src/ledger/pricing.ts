@@ -1,0 +1,66 @@
+import type { Db, Tx } from '../db/client.ts';
+import type { GenerationModel } from '../generated/prisma/enums.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+
+export const GENERATION_MODELS = ['TEXT_TO_IMAGE', 'TEXT_TO_VIDEO', 'IMAGE_TO_VIDEO', 'UPSCALE'] as const satisfies readonly GenerationModel[];
+
+/** What upstream deducts per task (../shared/upstream/README.md, "Credits"). */
+export const UPSTREAM_COST: Record<GenerationModel, number> = {
+  TEXT_TO_IMAGE: 5,
+  TEXT_TO_VIDEO: 24,
+  IMAGE_TO_VIDEO: 24,
+  UPSCALE: 12,
+};
+
+export const MAX_PRICE = 1_000_000;
+
+export interface PriceView {
+  model: GenerationModel;
+  credits: number;
+}
+
+const DEFAULT_SCOPE = '*';
+
+/**
+ * The tenant's price per model: its own override, else the default override,
+ * else the upstream cost (so a fresh install resells at cost).
+ */
+export async function effectivePrices(db: Db | Tx, tenantId: string): Promise<PriceView[]> {
+  const rows = await db.price.findMany({
+    where: { scope: { in: [DEFAULT_SCOPE, tenantId] } },
+    select: { model: true, scope: true, credits: true },
+  });
+  return GENERATION_MODELS.map((model) => {
+    const own = rows.find((r) => r.model === model && r.scope === tenantId);
+    const fallback = rows.find((r) => r.model === model && r.scope === DEFAULT_SCOPE);
+    return { model, credits: (own ?? fallback)?.credits ?? UPSTREAM_COST[model] };
+  });
+}
+
+export async function effectivePrice(db: Db | Tx, tenantId: string, model: GenerationModel): Promise<number> {
+  const prices = await effectivePrices(db, tenantId);
+  return prices.find((p) => p.model === model)?.credits ?? UPSTREAM_COST[model];
+}
+
+/** Sets the default price (no tenant) or a tenant's override. Upserts. */
+export async function setPrice(
+  db: Db,
+  input: { model: GenerationModel; credits: number; tenantId?: string | null },
+): Promise<PriceView> {
+  if (!Number.isSafeInteger(input.credits) || input.credits < 0 || input.credits > MAX_PRICE) {
+    throw new ValidationError(`credits must be an integer from 0 to ${MAX_PRICE}`, 'credits');
+  }
+  const tenantId = input.tenantId ?? null;
+  if (tenantId) {
+    const tenant = await db.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
+    if (!tenant) throw new NotFoundError('Tenant not found');
+  }
+  const scope = tenantId ?? DEFAULT_SCOPE;
+  const row = await db.price.upsert({
+    where: { model_scope: { model: input.model, scope } },
+    create: { model: input.model, scope, tenantId, credits: input.credits },
+    update: { credits: input.credits },
+    select: { model: true, credits: true },
+  });
+  return row;
+}

@@ -1,0 +1,9 @@
+import { builder } from './builder.ts';
+import './errors.ts';
+import './tenants/types.ts';
+import './tenants/queries.ts';
+import './tenants/mutations.ts';
+import './ledger/types.ts';
+import './ledger/operations.ts';
+
+export const schema = builder.toSchema({ sortSchema: false });

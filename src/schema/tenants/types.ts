@@ -1,0 +1,45 @@
+import type { ApiKey } from '../../generated/prisma/client.ts';
+import { builder } from '../builder.ts';
+
+export const BalanceRef = builder.objectRef<{ available: number; held: number }>('Balance').implement({
+  description: 'Credits of a tenant: available to spend, and held for requests in flight',
+  fields: (t) => ({
+    available: t.exposeInt('available'),
+    held: t.exposeInt('held'),
+  }),
+});
+
+export const ApiKeyRef = builder.prismaNode('ApiKey', {
+  id: { field: 'id' },
+  description: 'An API key. The secret itself is shown only once, when issued.',
+  fields: (t) => ({
+    name: t.exposeString('name', { nullable: true }),
+    prefix: t.exposeString('prefix', { description: 'The first characters of the secret, to tell keys apart' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+export const TenantRef = builder.prismaNode('Tenant', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    balance: t.field({
+      type: BalanceRef,
+      select: { account: { select: { available: true, held: true } } },
+      resolve: (tenant) => tenant.account ?? { available: 0, held: 0 },
+    }),
+    apiKeys: t.relation('apiKeys', { query: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] } }),
+  }),
+});
+
+export const IssuedApiKeyRef = builder
+  .objectRef<{ apiKey: ApiKey; secret: string }>('IssuedApiKey')
+  .implement({
+    fields: (t) => ({
+      apiKey: t.field({ type: ApiKeyRef, resolve: (issued) => issued.apiKey }),
+      secret: t.exposeString('secret', { description: 'The key itself. Store it now: it cannot be shown again.' }),
+    }),
+  });

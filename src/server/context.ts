@@ -1,0 +1,65 @@
+import { GraphQLError } from 'graphql';
+import type { Authenticator } from '../auth/authenticator.ts';
+import type { Principal } from '../auth/principal.ts';
+import { bearerToken } from '../auth/secrets.ts';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+
+/** Long-lived dependencies shared by every request and connection. */
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  logger: Logger;
+  authenticator: Authenticator;
+}
+
+/** Filled in as a request is handled, for its one access-log line. */
+export interface RequestMeta {
+  tenantId?: string;
+  principal?: 'admin' | 'tenant';
+  operationName?: string;
+}
+
+export function unauthenticated(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+}
+
+/**
+ * Resolves an Authorization value to a principal. No header: anonymous (only
+ * public fields resolve). A header that is malformed, unknown or revoked: 401.
+ */
+export async function authenticate(
+  authenticator: Authenticator,
+  authorization: string | null | undefined,
+): Promise<Principal | null> {
+  if (authorization == null || authorization === '') return null;
+  const token = bearerToken(authorization);
+  if (!token) throw unauthenticated('Malformed Authorization header: expected "Bearer <API key>"');
+  const principal = await authenticator.authenticate(token);
+  if (!principal) throw unauthenticated('Invalid or revoked API key');
+  return principal;
+}
+
+/**
+ * The one context for HTTP and WebSocket operations: the caller's principal
+ * and the shared dependencies. Its type is the schema's Context.
+ */
+export function buildContext(deps: AppDeps, principal: Principal | null, meta: RequestMeta = {}) {
+  if (principal) {
+    meta.principal = principal.kind;
+    if (principal.kind === 'tenant') meta.tenantId = principal.tenantId;
+  }
+  return {
+    ...deps,
+    principal,
+    meta,
+    /** The calling tenant's id; fields guarded by the `tenant` scope may rely on it. */
+    tenantId(): string {
+      if (principal?.kind !== 'tenant') throw new Error('tenantId() called without a tenant principal');
+      return principal.tenantId;
+    },
+  };
+}
+
+export type Context = ReturnType<typeof buildContext>;

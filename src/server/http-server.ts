@@ -1,0 +1,94 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { GraphQLSchema } from 'graphql';
+import type { AppDeps } from './context.ts';
+import { checkReadiness, shippedMigrations } from './health.ts';
+import { attachWebSocket } from './websocket.ts';
+import { createGatewayYoga } from './yoga.ts';
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * Rejects bodies over the limit before Yoga reads them: by Content-Length
+ * when given (413), and requires a length for bodies (411), so a chunked
+ * upload cannot stream past the limit.
+ */
+function bodyTooLarge(req: IncomingMessage, res: ServerResponse, maxBytes: number): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return false;
+  const length = req.headers['content-length'];
+  if (length === undefined) {
+    if (req.headers['transfer-encoding']) {
+      sendJson(res, 411, { errors: [{ message: 'Content-Length required', extensions: { code: 'LENGTH_REQUIRED' } }] });
+      return true;
+    }
+    return false;
+  }
+  if (Number(length) > maxBytes) {
+    sendJson(res, 413, {
+      errors: [{ message: `Request body larger than ${maxBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }],
+    });
+    req.resume();
+    return true;
+  }
+  return false;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Stops accepting, lets in-flight requests finish (up to the timeout), closes sockets. */
+  close(): Promise<void>;
+}
+
+export async function startHttpServer(
+  deps: AppDeps,
+  schema: GraphQLSchema,
+  extraRoutes: (req: IncomingMessage, res: ServerResponse) => boolean = () => false,
+): Promise<RunningServer> {
+  const yoga = createGatewayYoga(deps, schema);
+  const migrations = await shippedMigrations();
+
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/readyz') {
+      void checkReadiness(deps.db, migrations).then((r) => sendJson(res, r.ready ? 200 : 503, r));
+      return;
+    }
+    if (extraRoutes(req, res)) return;
+    if (path === yoga.graphqlEndpoint) {
+      if (bodyTooLarge(req, res, deps.config.maxBodyBytes)) return;
+      void yoga(req, res);
+      return;
+    }
+    sendJson(res, 404, { error: 'Not found' });
+  });
+  server.requestTimeout = 60_000;
+  server.headersTimeout = 20_000;
+  const ws = attachWebSocket(deps, server, yoga);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(deps.config.port, deps.config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shownHost = deps.config.host === '0.0.0.0' || deps.config.host === '::' ? 'localhost' : deps.config.host;
+
+  return {
+    url: `http://${shownHost}:${port}`,
+    port,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await ws.close();
+      const timeout = setTimeout(() => server.closeAllConnections(), deps.config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timeout);
+      await yoga.dispose();
+    },
+  };
+}

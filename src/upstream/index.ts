@@ -1,0 +1,13 @@
+// The upstream module's public surface; the rest of the gateway imports from here.
+export { startUpstream, type UpstreamRuntime } from './bootstrap.ts';
+export { createUpstreamClient, type GenerateOptions, type UpstreamClient, type UpstreamClientOptions } from './client.ts';
+export * from './errors.ts';
+export * from './models.ts';
+export { DEFAULT_UPSTREAM_URL, parseUpstreamEnv, UPSTREAM_ENV_DOCS, type UpstreamEnv } from './options.ts';
+export { DEFAULT_RETRY, type RetryOptions } from './retry.ts';
+export {
+  UPSTREAM_STATUSES,
+  type UpstreamGenerateResult,
+  type UpstreamStatus,
+  type UpstreamTaskRecord,
+} from './wire.ts';

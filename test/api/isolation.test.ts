@@ -1,0 +1,53 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway();
+});
+afterAll(async () => {
+  await gw?.stop();
+});
+
+describe('tenant isolation', () => {
+  it("tenant B's key reads nothing of tenant A", async () => {
+    const a = await gw.createTenant('A', 50);
+    const b = await gw.createTenant('B', 3);
+
+    const meB = await gw.gql<{ me: { id: string; name: string; balance: { available: number }; apiKeys: { id: string }[] } }>(
+      `{ me { id name balance { available } apiKeys { id } } }`,
+      {},
+      b.key,
+    );
+    expect(meB.data!.me).toMatchObject({ id: b.id, name: 'B', balance: { available: 3 } });
+    expect(meB.data!.me.apiKeys.map((k) => k.id)).toEqual([b.keyId]);
+
+    const entriesB = await gw.gql<{ ledgerEntries: { edges: { node: { amount: number } }[] } }>(
+      `{ ledgerEntries(first: 50) { edges { node { amount } } } }`,
+      {},
+      b.key,
+    );
+    expect(entriesB.data!.ledgerEntries.edges.map((e) => e.node.amount)).toEqual([3]);
+
+    // Admin-only ways in are closed to B, even with A's id in hand.
+    const tenantA = await gw.gql(`query($id: ID!) { tenant(id: $id) { name } }`, { id: a.id }, b.key);
+    expect(tenantA.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    expect(JSON.stringify(tenantA)).not.toContain('"A"');
+    const topUpA = await gw.gql(
+      `mutation($id: ID!) { topUpCredits(input: { tenantId: $id, amount: 5, idempotencyKey: "steal" }) { __typename } }`,
+      { id: a.id },
+      b.key,
+    );
+    expect(topUpA.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    const revokeA = await gw.gql(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, { id: a.keyId }, b.key);
+    expect(revokeA.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+
+    // There is no generic node(id) field to fetch A by its global id.
+    const node = await gw.gql(`query($id: ID!) { node(id: $id) { id } }`, { id: a.id }, b.key);
+    expect(node.errors![0]!.message).toMatch(/Cannot query field "node"/);
+
+    // A is untouched.
+    const meA = await gw.gql<{ me: { balance: { available: number } } }>(`{ me { balance { available } } }`, {}, a.key);
+    expect(meA.data!.me.balance.available).toBe(50);
+  });
+});
