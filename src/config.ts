@@ -1,6 +1,7 @@
 // The only reader of process.env. Everything is parsed once, with zod, at
 // start-up; a bad value stops the process with a message naming the variable.
 import { z } from 'zod';
+import type { TaskSettings } from './tasks/deps.ts';
 import { parseSimulatorEnv, SIMULATOR_ENV_DOCS, type SimulatorOptions } from './simulator/options.ts';
 import { parseUpstreamEnv, UPSTREAM_ENV_DOCS, type UpstreamEnv } from './upstream/options.ts';
 
@@ -27,6 +28,18 @@ const GATEWAY_ENV = {
   GRAPHQL_MAX_COST: [int(10, 1_000_000).default(5000), 'Highest accepted query cost (graphql-armor cost limit).'],
   AUTH_CACHE_TTL_MS: [int(0, 600_000).default(5000), 'How long an API key lookup is cached. A revocation applies at once on the process that made it.'],
   SHUTDOWN_TIMEOUT_MS: [int(0, 600_000).default(10_000), 'How long shutdown waits for in-flight requests before closing them.'],
+  TENANT_MAX_IN_FLIGHT: [int(1, 100_000).default(50), 'Generation tasks one tenant may have submitting or in progress at once (RATE_LIMITED beyond).'],
+  TENANT_RATE_PER_MINUTE: [int(1, 1_000_000).default(600), 'Generation requests per minute per tenant, per gateway process (RATE_LIMITED beyond).'],
+  TASK_POLL_INITIAL_MS: [int(1, 3_600_000).optional(), 'First status poll after submission, for every model. Default per model: 2000 (images), 5000 (videos).'],
+  TASK_POLL_MAX_MS: [int(1, 3_600_000).default(30_000), 'Longest wait between two status polls of a task (polls back off by 1.5x up to this).'],
+  TASK_POLL_INTERVAL_MS: [int(1, 60_000).default(500), 'How often the poller looks for tasks due for a poll.'],
+  TASK_POLL_BATCH: [int(1, 10_000).default(50), 'Tasks polled concurrently per poller round.'],
+  TASK_LEASE_MS: [int(100, 3_600_000).default(30_000), "How long a process's claim on a task poll lasts; a dead process's claims expire after this."],
+  TASK_SUBMIT_TIMEOUT_MS: [int(1000, 86_400_000).default(120_000), 'A task still SUBMITTING after this was abandoned by a dead process: its hold is voided and it fails. Must exceed UPSTREAM_TIMEOUT_MS + UPSTREAM_RETRY_DEADLINE_MS.'],
+  TASK_DEADLINE_MS: [int(1000, 30 * 86_400_000).default(3_600_000), 'A task in progress longer than this ends FAILED and refunded (README, "Deadlines").'],
+  SSRF_ALLOW_HOSTS: [z.string().optional(), 'Comma-separated hosts or host:port exempt from the private-address guard on webhook URLs (development and tests only).'],
+  WEBHOOK_RETRY_SCHEDULE_MS: [z.string().regex(/^\d+(,\d+)*$/).optional(), 'Comma-separated delays between webhook attempts, in ms. Default: 5s, 5m, 30m, 2h, 5h, 10h, 10h (about a day).'],
+  WEBHOOK_TIMEOUT_MS: [int(100, 120_000).default(10_000), 'Timeout of one webhook delivery attempt.'],
 } as const;
 
 type GatewayEnvShape = { [K in keyof typeof GATEWAY_ENV]: (typeof GATEWAY_ENV)[K][0] };
@@ -60,6 +73,8 @@ export interface Config {
   graphql: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number };
   authCacheTtlMs: number;
   shutdownTimeoutMs: number;
+  tasks: TaskSettings & { ratePerMinute: number };
+  webhooks: { allowHosts: string[]; retryScheduleMs: number[] | null; timeoutMs: number };
   upstream: UpstreamEnv;
   simulator: SimulatorOptions;
 }
@@ -80,6 +95,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     simulator = parseSimulatorEnv(present);
   } catch (error) {
     throw new ConfigError(`Invalid configuration:\n  ${(error as Error).message}`);
+  }
+  const minSubmitTimeout = upstream.timeoutMs + upstream.retryDeadlineMs;
+  if (e.TASK_SUBMIT_TIMEOUT_MS <= minSubmitTimeout) {
+    throw new ConfigError(
+      `Invalid configuration:\n  TASK_SUBMIT_TIMEOUT_MS: must exceed UPSTREAM_TIMEOUT_MS + UPSTREAM_RETRY_DEADLINE_MS (${minSubmitTimeout}), ` +
+        'or recovery could abandon a submission that upstream is still answering',
+    );
   }
   return {
     env: e.NODE_ENV,
@@ -102,6 +124,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     authCacheTtlMs: e.AUTH_CACHE_TTL_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    tasks: {
+      maxInFlight: e.TENANT_MAX_IN_FLIGHT,
+      ratePerMinute: e.TENANT_RATE_PER_MINUTE,
+      pollInitialMs: e.TASK_POLL_INITIAL_MS ?? null,
+      pollMaxMs: e.TASK_POLL_MAX_MS,
+      pollIntervalMs: e.TASK_POLL_INTERVAL_MS,
+      pollBatch: e.TASK_POLL_BATCH,
+      leaseMs: e.TASK_LEASE_MS,
+      submitTimeoutMs: e.TASK_SUBMIT_TIMEOUT_MS,
+      deadlineMs: e.TASK_DEADLINE_MS,
+    },
+    webhooks: {
+      allowHosts: (e.SSRF_ALLOW_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE_MS ? e.WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number) : null,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
     upstream,
     simulator,
   };

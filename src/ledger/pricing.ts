@@ -1,16 +1,10 @@
 import type { Db, Tx } from '../db/client.ts';
 import type { GenerationModel } from '../generated/prisma/enums.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
+import { upstreamCost } from '../tasks/models.ts';
 
 export const GENERATION_MODELS = ['TEXT_TO_IMAGE', 'TEXT_TO_VIDEO', 'IMAGE_TO_VIDEO', 'UPSCALE'] as const satisfies readonly GenerationModel[];
 
-/** What upstream deducts per task (../shared/upstream/README.md, "Credits"). */
-export const UPSTREAM_COST: Record<GenerationModel, number> = {
-  TEXT_TO_IMAGE: 5,
-  TEXT_TO_VIDEO: 24,
-  IMAGE_TO_VIDEO: 24,
-  UPSCALE: 12,
-};
 
 export const MAX_PRICE = 1_000_000;
 
@@ -33,13 +27,13 @@ export async function effectivePrices(db: Db | Tx, tenantId: string): Promise<Pr
   return GENERATION_MODELS.map((model) => {
     const own = rows.find((r) => r.model === model && r.scope === tenantId);
     const fallback = rows.find((r) => r.model === model && r.scope === DEFAULT_SCOPE);
-    return { model, credits: (own ?? fallback)?.credits ?? UPSTREAM_COST[model] };
+    return { model, credits: (own ?? fallback)?.credits ?? upstreamCost(model) };
   });
 }
 
 export async function effectivePrice(db: Db | Tx, tenantId: string, model: GenerationModel): Promise<number> {
   const prices = await effectivePrices(db, tenantId);
-  return prices.find((p) => p.model === model)?.credits ?? UPSTREAM_COST[model];
+  return prices.find((p) => p.model === model)?.credits ?? upstreamCost(model);
 }
 
 /** Sets the default price (no tenant) or a tenant's override. Upserts. */
@@ -47,8 +41,9 @@ export async function setPrice(
   db: Db,
   input: { model: GenerationModel; credits: number; tenantId?: string | null },
 ): Promise<PriceView> {
-  if (!Number.isSafeInteger(input.credits) || input.credits < 0 || input.credits > MAX_PRICE) {
-    throw new ValidationError(`credits must be an integer from 0 to ${MAX_PRICE}`, 'credits');
+  // At least 1: every generation goes through a hold, and holds are positive.
+  if (!Number.isSafeInteger(input.credits) || input.credits < 1 || input.credits > MAX_PRICE) {
+    throw new ValidationError(`credits must be an integer from 1 to ${MAX_PRICE}`, 'credits');
   }
   const tenantId = input.tenantId ?? null;
   if (tenantId) {

@@ -1,6 +1,6 @@
-import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { NotFoundError } from '../errors.ts';
+import { decodeGlobalId, encodeGlobalId } from '../global-ids.ts';
 
 const uuid = z.uuid();
 
@@ -9,15 +9,9 @@ const uuid = z.uuid();
  * is simply not found: clients learn nothing from the shape of an ID.
  */
 export function decodeId(typename: string, raw: string): string {
-  try {
-    const { typename: actual, id } = decodeGlobalID(raw);
-    if (actual === typename && uuid.safeParse(id).success) return id;
-  } catch {
-    // fall through: not a valid global id
-  }
+  const decoded = decodeGlobalId(raw);
+  if (decoded && decoded.typename === typename && uuid.safeParse(decoded.id).success) return decoded.id;
   throw new NotFoundError(`No ${typename} with id ${JSON.stringify(raw.slice(0, 100))}`);
 }
 
-export function encodeId(typename: string, id: string | bigint): string {
-  return encodeGlobalID(typename, String(id));
-}
+export const encodeId = encodeGlobalId;

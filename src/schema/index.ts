@@ -5,5 +5,8 @@ import './tenants/queries.ts';
 import './tenants/mutations.ts';
 import './ledger/types.ts';
 import './ledger/operations.ts';
+import './tasks/types.ts';
+import './tasks/queries.ts';
+import './tasks/mutations.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

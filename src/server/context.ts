@@ -4,7 +4,9 @@ import type { Principal } from '../auth/principal.ts';
 import { bearerToken } from '../auth/secrets.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
+import type { EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
+import type { TaskDeps } from '../tasks/deps.ts';
 
 /** Long-lived dependencies shared by every request and connection. */
 export interface AppDeps {
@@ -12,6 +14,8 @@ export interface AppDeps {
   db: Db;
   logger: Logger;
   authenticator: Authenticator;
+  bus: EventBus;
+  tasks: TaskDeps;
 }
 
 /** Filled in as a request is handled, for its one access-log line. */

@@ -1,6 +1,7 @@
 import { startGateway, type Gateway } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
+import type { SimulatorHandle } from '../../src/simulator/server.ts';
 import { createTestDatabase } from './db.ts';
 import { gql, success, type ResultUnion } from './graphql.ts';
 
@@ -8,6 +9,8 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
 export interface TestGateway extends Gateway {
   databaseUrl: string;
+  /** The in-process upstream simulator this gateway talks to. */
+  simulator: SimulatorHandle;
   /** POSTs a GraphQL operation to this gateway. */
   gql: <T = unknown>(
     query: string,
@@ -34,6 +37,13 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     SEED_DEMO_TENANT: 'false',
     LOG_LEVEL: 'silent',
     DATA_DIR: '.data/test-gateway',
+    // Fast upstream and fast following, so whole lifecycles take well under a second.
+    SIMULATOR_LATENCY_MS: '30-80',
+    TASK_POLL_INITIAL_MS: '50',
+    TASK_POLL_MAX_MS: '300',
+    TASK_POLL_INTERVAL_MS: '25',
+    SSRF_ALLOW_HOSTS: '127.0.0.1,localhost',
+    WEBHOOK_RETRY_SCHEDULE_MS: '50,100,200',
     ...env,
   });
   await database.prisma.$disconnect();
@@ -42,8 +52,10 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   let tenantCount = 0;
   const client: TestGateway['gql'] = (query, variables, token = ADMIN_TOKEN) =>
     gql(url, query, { variables, token });
+  if (!gateway.upstream.simulator) throw new Error('test gateways run against the simulator');
   return {
     ...gateway,
+    simulator: gateway.upstream.simulator,
     databaseUrl: database.url,
     gql: client,
     async createTenant(name = `tenant-${++tenantCount}`, credits = 0) {

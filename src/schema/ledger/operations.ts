@@ -52,13 +52,17 @@ builder.mutationField('topUpCredits', (t) =>
     authScopes: { admin: true },
     errors: { types: [ValidationError, NotFoundError, IdempotencyConflictError] },
     args: { input: t.arg({ type: TopUpCreditsInput, required: true }) },
-    resolve: (_root, { input }, ctx) =>
-      topUp(ctx.db, {
-        tenantId: decodeId('Tenant', String(input.tenantId)),
+    resolve: async (_root, { input }, ctx) => {
+      const tenantId = decodeId('Tenant', String(input.tenantId));
+      const entry = await topUp(ctx.db, {
+        tenantId,
         amount: input.amount,
         idempotencyKey: input.idempotencyKey,
         note: input.note ?? null,
-      }),
+      });
+      ctx.bus.balanceChanged(tenantId);
+      return entry;
+    },
   }),
 );
 

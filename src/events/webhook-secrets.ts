@@ -1,0 +1,50 @@
+// Per-tenant webhook signing secrets. HMAC needs the secret itself, so unlike
+// API keys it is stored, not hashed; an admin sees it only in the response to
+// a rotation.
+import type { Db, Tx } from '../db/client.ts';
+import { NotFoundError } from '../errors.ts';
+import { generateWebhookSecret } from './webhook-signature.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function assertTenantId(tenantId: string): void {
+  // A malformed id would reach PostgreSQL as a uuid cast error, not a 404.
+  if (!UUID.test(tenantId)) throw new NotFoundError('Tenant not found');
+}
+
+/**
+ * Replaces the tenant's secret and returns the new one: the only time it is
+ * shown. Deliveries signed after this (retries included) use the new secret.
+ */
+export async function rotateWebhookSecret(db: Db | Tx, tenantId: string): Promise<{ secret: string; rotatedAt: Date }> {
+  assertTenantId(tenantId);
+  const secret = generateWebhookSecret();
+  const rotatedAt = new Date();
+  const { count } = await db.tenant.updateMany({
+    where: { id: tenantId },
+    data: { webhookSecret: secret, webhookSecretRotatedAt: rotatedAt },
+  });
+  if (count === 0) throw new NotFoundError('Tenant not found');
+  return { secret, rotatedAt };
+}
+
+/**
+ * The secret to sign the tenant's deliveries with, created on first use so a
+ * tenant whose admin never rotated still gets signed webhooks (the admin
+ * rotates to learn a secret). A lazily created secret leaves
+ * `webhookSecretRotatedAt` null: "never shown to anyone".
+ */
+export async function webhookSecretFor(db: Db | Tx, tenantId: string): Promise<string> {
+  assertTenantId(tenantId);
+  const tenant = await db.tenant.findUnique({ where: { id: tenantId }, select: { webhookSecret: true } });
+  if (!tenant) throw new NotFoundError('Tenant not found');
+  if (tenant.webhookSecret) return tenant.webhookSecret;
+  // Conditional on "still none": two processes racing here agree on one secret.
+  await db.tenant.updateMany({
+    where: { id: tenantId, webhookSecret: null },
+    data: { webhookSecret: generateWebhookSecret() },
+  });
+  const created = await db.tenant.findUnique({ where: { id: tenantId }, select: { webhookSecret: true } });
+  if (!created?.webhookSecret) throw new NotFoundError('Tenant not found');
+  return created.webhookSecret;
+}

@@ -1,0 +1,37 @@
+import type { Db } from '../db/client.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { Logger } from '../logger.ts';
+import type { SsrfPolicy } from '../net/ssrf.ts';
+import type { UpstreamClient } from '../upstream/client.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+export interface TaskSettings {
+  /** Tasks a tenant may have submitting or in progress at once. */
+  maxInFlight: number;
+  /** First poll delay for every model; null: per-model defaults (models.ts). */
+  pollInitialMs: number | null;
+  pollMaxMs: number;
+  /** How often the poller looks for due tasks. */
+  pollIntervalMs: number;
+  pollBatch: number;
+  /** How long a poll lease lasts; a dead process's leases expire after this. */
+  leaseMs: number;
+  /** A task SUBMITTING for longer than this was abandoned by a dead process. */
+  submitTimeoutMs: number;
+  /** A task IN_PROGRESS for longer than this is ended (see README, "Deadlines"). */
+  deadlineMs: number;
+}
+
+export interface TaskDeps {
+  db: Db;
+  upstream: UpstreamClient;
+  bus: EventBus;
+  logger: Logger;
+  settings: TaskSettings;
+  rateLimiter: RateLimiter;
+  ssrfPolicy: SsrfPolicy;
+  /** Base of the callback URL handed upstream: PUBLIC_URL. */
+  callbackBaseUrl: () => string;
+  /** Tells the webhook dispatcher that deliveries were just enqueued. */
+  onWebhooksEnqueued: () => void;
+}

@@ -1,0 +1,27 @@
+import { createIntervalWorker, type Worker } from '../worker.ts';
+import type { TaskDeps } from './deps.ts';
+import { abandonSubmission } from './lifecycle.ts';
+
+/**
+ * Finishes what a dead process left half done. A task still SUBMITTING after
+ * TASK_SUBMIT_TIMEOUT_MS lost the process that was calling upstream: its hold
+ * is voided and it fails (README, "Crash recovery"). IN_PROGRESS tasks need
+ * nothing here: their leases expire and the poller picks them up.
+ */
+export function createRecovery(deps: TaskDeps, intervalMs = 5000): Worker {
+  return createIntervalWorker('task-recovery', intervalMs, deps.logger, async () => {
+    const cutoff = new Date(Date.now() - deps.settings.submitTimeoutMs);
+    const stale = await deps.db.task.findMany({
+      where: { status: 'SUBMITTING', createdAt: { lt: cutoff } },
+      take: 100,
+    });
+    for (const task of stale) {
+      const ended = await abandonSubmission(deps.db, task);
+      if (!ended) continue;
+      deps.logger.warn({ taskId: task.id, tenantId: task.tenantId }, 'abandoned submission resolved: hold voided');
+      deps.bus.taskChanged(ended);
+      deps.bus.balanceChanged(task.tenantId);
+      if (ended.callbackUrl) deps.onWebhooksEnqueued();
+    }
+  });
+}
