@@ -65,16 +65,17 @@ export interface VerifyOptions {
  * Checks a received webhook; returns nothing when it is genuine and throws
  * WebhookVerificationError otherwise. `body` must be the raw bytes received,
  * not a re-serialisation of the parsed JSON. Header names are matched
- * case-insensitively.
+ * case-insensitively, so `req.headers` of node:http can be passed directly.
  */
 export function verifyWebhook(
   secret: string,
-  headers: Record<string, string | undefined>,
+  headers: Record<string, string | string[] | undefined>,
   body: string,
   opts: VerifyOptions = {},
 ): void {
+  // Accepts node:http's IncomingHttpHeaders as is (a repeated header is an array).
   const lower: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = value;
+  for (const [name, value] of Object.entries(headers)) lower[name.toLowerCase()] = Array.isArray(value) ? value[0] : value;
   const msgId = lower['webhook-id'];
   const timestampHeader = lower['webhook-timestamp'];
   const signatureHeader = lower['webhook-signature'];

@@ -8,7 +8,7 @@ import { abandonSubmission } from './lifecycle.ts';
  * is voided and it fails (README, "Crash recovery"). IN_PROGRESS tasks need
  * nothing here: their leases expire and the poller picks them up.
  */
-export function createRecovery(deps: TaskDeps, intervalMs = 5000): Worker {
+export function createRecovery(deps: TaskDeps, intervalMs = Math.min(5000, deps.settings.submitTimeoutMs / 4)): Worker {
   return createIntervalWorker('task-recovery', intervalMs, deps.logger, async () => {
     const cutoff = new Date(Date.now() - deps.settings.submitTimeoutMs);
     const stale = await deps.db.task.findMany({

@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyLedger } from '../../src/ledger/verify.ts';
+import { requestHash, type GenerationRequest } from '../../src/tasks/requests.ts';
+import { insertSubmittingTask } from '../../src/tasks/store.ts';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { balanceOf, generateOk, getTask, waitForEnd } from '../helpers/tasks.ts';
+
+let gw: TestGateway;
+beforeAll(async () => {
+  // Short timeouts so recovery and deadlines act within the test.
+  gw = await startTestGateway({
+    TASK_SUBMIT_TIMEOUT_MS: '1000',
+    UPSTREAM_TIMEOUT_MS: '300',
+    UPSTREAM_RETRY_DEADLINE_MS: '300',
+    TASK_DEADLINE_MS: '1500',
+    TASK_LEASE_MS: '500',
+  });
+});
+afterAll(async () => {
+  await gw?.stop();
+});
+
+function uuidOf(globalId: string): string {
+  return Buffer.from(globalId, 'base64').toString().split(':')[1]!;
+}
+
+describe('crash recovery', () => {
+  it('a task left SUBMITTING by a dead process is failed and its hold voided', async () => {
+    const t = await gw.createTenant('stale-submit', 50);
+    const tenantId = uuidOf(t.id);
+    // Step 2 done, then the process "died" before calling upstream.
+    const request: GenerationRequest = {
+      model: 'TEXT_TO_IMAGE', prompt: 'orphan', imageUrls: [], sourceTaskId: null, callbackUrl: null, public: false, idempotencyKey: null,
+    };
+    const task = await insertSubmittingTask(gw.deps.db, { tenantId, request, requestHash: requestHash(request), price: 5, maxInFlight: 10 });
+    expect(await balanceOf(gw, t.key)).toEqual({ available: 45, held: 5 });
+
+    const deadline = Date.now() + 15_000;
+    let row = await gw.deps.db.task.findUniqueOrThrow({ where: { id: task.id } });
+    while (row.status === 'SUBMITTING' && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      row = await gw.deps.db.task.findUniqueOrThrow({ where: { id: task.id } });
+    }
+    expect(row.status).toBe('FAILED');
+    expect(row.errorMessage).toMatch(/interrupted/);
+    expect(row.creditsCharged).toBe(0);
+    expect(await balanceOf(gw, t.key)).toEqual({ available: 50, held: 0 });
+    expect(await gw.deps.db.hold.findUniqueOrThrow({ where: { id: row.holdId! } })).toMatchObject({ status: 'VOIDED' });
+    expect(await verifyLedger(gw.deps.db)).toEqual([]);
+  });
+
+  it('an IN_PROGRESS task whose poller died (lease held) is picked up once the lease expires', async () => {
+    const t = await gw.createTenant('stale-lease', 50);
+    gw.simulator.configure({ latencyMs: 50 });
+    const task = await generateOk(gw, t.key, 'textToImage', { prompt: 'leased' });
+    // A dead process's lease, far in the future relative to the poll.
+    await gw.deps.db.task.update({ where: { id: uuidOf(task.id) }, data: { leaseUntil: new Date(Date.now() + 700) } });
+    const done = await waitForEnd(gw, t.key, task.id);
+    expect(done.status).toBe('SUCCESS');
+  });
+
+  it('a generate that times out upstream is UPSTREAM_UNAVAILABLE and charges nothing', async () => {
+    const t = await gw.createTenant('timeout', 50);
+    gw.simulator.failNext(5, 'timeout', { endpoint: 'generate', holdMs: 1000 });
+    try {
+      const res = await gw.gql<{ textToImage: { __typename: string; code: string; message: string } }>(
+        `mutation { textToImage(input: { prompt: "slow upstream" }) { __typename ... on Error { code message } } }`,
+        {},
+        t.key,
+      );
+      expect(res.data!.textToImage.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(res.data!.textToImage.message).toMatch(/nothing was charged/);
+      expect(await balanceOf(gw, t.key)).toEqual({ available: 50, held: 0 });
+    } finally {
+      gw.simulator.clearFaults();
+    }
+  });
+
+  it('the reseller account out of upstream credits is UPSTREAM_UNAVAILABLE, saying so', async () => {
+    const t = await gw.createTenant('no-upstream-credits', 50);
+    const credits = gw.simulator.credits();
+    gw.simulator.setCredits(0);
+    try {
+      const res = await gw.gql<{ textToImage: { code: string; message: string } }>(
+        `mutation { textToImage(input: { prompt: "broke" }) { ... on Error { code message } } }`,
+        {},
+        t.key,
+      );
+      expect(res.data!.textToImage.code).toBe('UPSTREAM_UNAVAILABLE');
+      expect(res.data!.textToImage.message).toMatch(/out of upstream credits/);
+      expect(await balanceOf(gw, t.key)).toEqual({ available: 50, held: 0 });
+    } finally {
+      gw.simulator.setCredits(credits);
+    }
+  });
+});
+
+describe('deadline', () => {
+  it('a task in progress past TASK_DEADLINE_MS ends FAILED and refunded', async () => {
+    const t = await gw.createTenant('deadline', 50);
+    gw.simulator.configure({ latencyMs: 600_000 });
+    try {
+      const task = await generateOk(gw, t.key, 'textToVideo', { prompt: 'never ends' });
+      const done = await waitForEnd(gw, t.key, task.id);
+      expect(done).toMatchObject({ status: 'FAILED', refunded: true });
+      expect(done.errorMessage).toMatch(/Timed out/);
+      expect(await balanceOf(gw, t.key)).toEqual({ available: 50, held: 0 });
+    } finally {
+      gw.simulator.configure({ latencyMs: '30-80' });
+    }
+  });
+});
+
+describe('upstream callbacks', () => {
+  it('a callback makes the gateway fetch /status at once; a forged one is ignored', async () => {
+    const slow = await startTestGateway({ TASK_POLL_INITIAL_MS: '60000', SIMULATOR_LATENCY_MS: '100' });
+    try {
+      const t = await slow.createTenant('callback', 50);
+      const started = Date.now();
+      const task = await generateOk(slow, t.key, 'textToImage', { prompt: 'call me back' });
+      const done = await waitForEnd(slow, t.key, task.id, 10_000);
+      expect(done.status).toBe('SUCCESS');
+      expect(Date.now() - started).toBeLessThan(10_000); // the first poll was 60 s away
+      expect(slow.simulator.counters().callbacks).toMatchObject({ delivered: expect.any(Number) });
+
+      const forged = await fetch(`${slow.url}/upstream/callback/${uuidOf(task.id)}/not-the-right-token-000`, { method: 'POST', body: '{}' });
+      expect(forged.status).toBe(404);
+      expect((await getTask(slow, t.key, task.id))!.status).toBe('SUCCESS');
+    } finally {
+      await slow.stop();
+    }
+  });
+});
