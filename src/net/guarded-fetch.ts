@@ -84,11 +84,11 @@ function guardedAgent(policy: SsrfPolicy, lookup: LookupFn, timeoutMs: number): 
 }
 
 /** Syntax and literal-address checks for one hop; a refusal is an SsrfBlockedError. */
-function vetHop(raw: string, policy: SsrfPolicy): URL {
+function vetHop(raw: string, policy: SsrfPolicy, what: 'target' | 'redirect target'): URL {
   try {
-    return checkUrlSyntax(raw, 'url', policy);
+    return checkUrlSyntax(raw, what, policy);
   } catch (error) {
-    if (error instanceof ValidationError) throw new SsrfBlockedError(`refused ${error.message.replace(/^url /, 'target ')}`);
+    if (error instanceof ValidationError) throw new SsrfBlockedError(`refused: ${error.message}`);
     throw error;
   }
 }
@@ -129,7 +129,7 @@ export async function guardedFetch(
   const maxRedirects = init.maxRedirects ?? 3;
   const agent = guardedAgent(policy, lookup, init.timeoutMs);
   const signal = AbortSignal.timeout(init.timeoutMs);
-  let target = vetHop(url, policy);
+  let target = vetHop(url, policy, 'target');
   let method = init.method.toUpperCase();
   let body = init.body;
   let headers = { ...init.headers };
@@ -146,9 +146,9 @@ export async function guardedFetch(
       try {
         next = new URL(location, target);
       } catch {
-        throw new SsrfBlockedError('refused redirect to an invalid location');
+        throw new SsrfBlockedError('refused: redirect to an invalid location');
       }
-      target = vetHop(next.href, policy);
+      target = vetHop(next.href, policy, 'redirect target');
       if (res.statusCode === 303 || ((res.statusCode === 301 || res.statusCode === 302) && method === 'POST')) {
         method = 'GET';
         body = undefined;
