@@ -1,9 +1,13 @@
 // `npm run bench:generate`: accepted textToImage per second on one hot tenant,
 // through the whole gateway (HTTP, GraphQL, auth, hold + task in one
-// statement, the upstream call to an in-process simulator that answers at
-// once, the charge), against a baseline measured in the same run on the same
-// database pool: a loop of the bare conditional UPDATE ... WHERE available >=
-// amount on one row. Prints both, their ratio, and checks zero overspend.
+// statement, the upstream call to a simulator that answers at once, the
+// charge), against a baseline measured in the same run on the same database
+// pool: a loop of the bare conditional UPDATE ... WHERE available >= amount
+// on one row. Prints both, their ratio, and checks zero overspend.
+//
+// As in production, the upstream (the simulator) and the clients (bench/load.ts)
+// are other processes; the gateway has this process's event loop to itself.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent } from 'undici';
 import { startGateway } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -17,6 +21,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const ADMIN = 'bench-admin-token-0123456789';
 
 const database = await benchDatabase();
+const simulator = await startSimulatorProcess();
 const config = loadConfig({
   NODE_ENV: 'production',
   PORT: '0',
@@ -30,7 +35,8 @@ const config = loadConfig({
   TASK_POLL_INITIAL_MS: '600000',
   TENANT_MAX_IN_FLIGHT: '100000',
   TENANT_RATE_PER_MINUTE: '1000000',
-  SIMULATOR_CREDITS: '100000000',
+  UPSTREAM_URL: simulator.url,
+  UPSTREAM_API_KEY: 'bench-sim-key',
   UPSTREAM_MAX_CONCURRENCY: String(CONCURRENCY * 2),
   UPSTREAM_CONNECTIONS: String(CONCURRENCY),
   DATA_DIR: '.data/bench',
@@ -79,19 +85,33 @@ async function baseline(): Promise<number> {
 let accepted = 0;
 let refused = 0;
 async function gatewayRun(): Promise<number> {
-  const started = performance.now();
-  let ok = 0;
-  await runConcurrent(REQUESTS, CONCURRENCY, async (i) => {
-    const r = await gql<{ data?: { textToImage: { __typename: string } } }>(
-      `mutation($p: String!) { textToImage(input: { prompt: $p }) { __typename } }`,
-      key,
-      { p: `bench ${i}` },
-    );
-    if (r.data?.textToImage.__typename === 'MutationTextToImageSuccess') ok++;
-    else refused++;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/load.ts', gateway.graphqlUrl, key, String(REQUESTS), String(CONCURRENCY)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  accepted += ok;
-  return ok / ((performance.now() - started) / 1000);
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  await new Promise((resolve) => child.once('exit', resolve));
+  const result = JSON.parse(out) as { accepted: number; refused: number; seconds: number };
+  accepted += result.accepted;
+  refused += result.refused;
+  return result.accepted / result.seconds;
+}
+
+/** `npm run simulator` as a child process, answering generate at once. */
+async function startSimulatorProcess(): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/simulator/main.ts'], {
+    env: { ...process.env, SIMULATOR_PORT: '0', SIMULATOR_API_KEY: 'bench-sim-key', SIMULATOR_CREDITS: '1000000000', SIMULATOR_LATENCY_MS: '600000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const url = /"url":"([^"]+)"/.exec(out)?.[1];
+      if (url) resolve({ url, child });
+    });
+    child.once('exit', (code) => reject(new Error(`simulator exited with ${code}`)));
+  });
 }
 
 // Warm both paths, then alternate rounds so drift on a shared machine hits both.
@@ -105,6 +125,9 @@ for (let round = 0; round < ROUNDS; round++) {
   gatewayRates.push(await gatewayRun());
 }
 
+// The baseline row has no ledger entries by design; drop it before verifying.
+await db.account.delete({ where: { tenantId: baselineTenant.id } });
+await db.tenant.delete({ where: { id: baselineTenant.id } });
 const account = await db.account.findUniqueOrThrow({ where: { tenantId: Buffer.from(tenantId, 'base64').toString().split(':')[1]! } });
 const spent = startCredits - account.available - account.held;
 const violations = await verifyLedger(db);
@@ -118,4 +141,5 @@ console.log(`  accepted=${accepted} refused=${refused} credits spent=${spent} (=
 
 await dispatcher.close();
 await gateway.close();
+simulator.child.kill('SIGTERM');
 await database.close();

@@ -13,7 +13,9 @@ export interface PriceView {
   credits: number;
 }
 
-const DEFAULT_SCOPE = '*';
+/** `price.scope` of the default price; a tenant's override has its id. */
+export const DEFAULT_PRICE_SCOPE = '*';
+const DEFAULT_SCOPE = DEFAULT_PRICE_SCOPE;
 
 /**
  * The tenant's price per model: its own override, else the default override,

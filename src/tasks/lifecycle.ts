@@ -1,11 +1,8 @@
 import type { Db, Tx } from '../db/client.ts';
 import { enqueueWebhook } from '../events/webhook-outbox.ts';
 import type { Task } from '../generated/prisma/client.ts';
-import { SYSTEM_ACCOUNTS } from '../ledger/accounts.ts';
-import { post, voidHold } from '../ledger/holds.ts';
+import { voidHold } from '../ledger/holds.ts';
 import { reverse } from '../ledger/reversals.ts';
-import { applyTransfer } from '../ledger/transfers.ts';
-import { upstreamCost } from './models.ts';
 import { taskPayload, webhookEventType } from './payload.ts';
 import { releaseSlot } from './store.ts';
 
@@ -14,32 +11,8 @@ import { releaseSlot } from './store.ts';
 // everyone else (a second callback, another process's poll, recovery) sees
 // zero rows and does nothing. That is what makes charges and refunds
 // exactly-once. Within a transaction the tenant's balance row is updated
-// last, so its lock is held for as short a time as possible.
-
-/** Upstream accepted the task: charge the tenant, mirror upstream's charge. */
-export async function acceptTask(db: Db, task: Task, upstreamTaskId: string, firstPollAt: Date): Promise<Task | null> {
-  return db.$transaction(async (tx) => {
-    const moved = await tx.task.updateMany({
-      where: { id: task.id, status: 'SUBMITTING' },
-      data: { status: 'IN_PROGRESS', upstreamTaskId, submittedAt: new Date(), nextPollAt: firstPollAt },
-    });
-    if (moved.count === 0) return null;
-    const upstreamCharge = await applyTransfer(tx, {
-      kind: 'UPSTREAM_CHARGE',
-      amount: upstreamCost(task.model),
-      debitAccountId: SYSTEM_ACCOUNTS.REVENUE,
-      creditAccountId: SYSTEM_ACCOUNTS.UPSTREAM_SPEND,
-      tenantId: task.tenantId,
-      reference: `task:${task.id}`,
-      note: `upstream task ${upstreamTaskId}`,
-    });
-    const charge = await post(tx, task.holdId!, { note: `${task.model} task` });
-    return tx.task.update({
-      where: { id: task.id },
-      data: { chargeId: charge.id, upstreamChargeId: upstreamCharge.id },
-    });
-  });
-}
+// last, so its lock is held for as short a time as possible. Acceptance, the
+// hot path, is a single statement of its own (accept.ts).
 
 /** Upstream refused the task (or could not be reached): release the hold, nothing is charged. */
 export async function rejectTask(

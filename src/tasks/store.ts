@@ -2,6 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../db/client.ts';
 import { InsufficientCreditsError, NotFoundError, RateLimitedError } from '../errors.ts';
 import type { Task } from '../generated/prisma/client.ts';
+import { DEFAULT_PRICE_SCOPE, effectivePrice } from '../ledger/pricing.ts';
+import { TASK_RETURNING } from './columns.ts';
+import { upstreamCost } from './models.ts';
 import type { GenerationRequest } from './requests.ts';
 
 // The task table's hot statements. Submission composes the ledger's
@@ -14,7 +17,6 @@ export interface NewTask {
   tenantId: string;
   request: GenerationRequest;
   requestHash: string;
-  price: number;
   maxInFlight: number;
 }
 
@@ -23,26 +25,34 @@ export async function insertSubmittingTask(db: Db, input: NewTask): Promise<Task
   const holdId = randomUUID();
   const callbackToken = randomBytes(24).toString('base64url');
   const r = input.request;
-  const rows = await db.$queryRaw<{ id: string }[]>`
-    WITH acc AS (
+  // The tenant's price (ledger/pricing.ts's rule, in SQL): its override,
+  // else the default override, else the upstream cost.
+  const rows = await db.$queryRaw<Task[]>`
+    WITH p AS (
+      SELECT COALESCE(
+        (SELECT credits FROM price WHERE model = ${r.model}::"GenerationModel" AND scope = ${input.tenantId}),
+        (SELECT credits FROM price WHERE model = ${r.model}::"GenerationModel" AND scope = ${DEFAULT_PRICE_SCOPE}),
+        ${upstreamCost(r.model)}) AS credits
+    ), acc AS (
       UPDATE account
-      SET available = available - ${input.price}, held = held + ${input.price}, in_flight = in_flight + 1
-      WHERE tenant_id = ${input.tenantId}::uuid AND available >= ${input.price} AND in_flight < ${input.maxInFlight}
-      RETURNING id
+      SET available = available - p.credits, held = held + p.credits, in_flight = in_flight + 1
+      FROM p
+      WHERE tenant_id = ${input.tenantId}::uuid AND available >= p.credits AND in_flight < ${input.maxInFlight}
+      RETURNING account.id
     ), h AS (
       INSERT INTO hold (id, account_id, tenant_id, amount, status, reference, created_at)
-      SELECT ${holdId}::uuid, acc.id, ${input.tenantId}::uuid, ${input.price}, 'PENDING', ${`task:${id}`}, now()
-      FROM acc
-      RETURNING id
+      SELECT ${holdId}::uuid, acc.id, ${input.tenantId}::uuid, p.credits, 'PENDING', ${`task:${id}`}, now()
+      FROM acc, p
+      RETURNING id, amount
     )
-    INSERT INTO task (id, tenant_id, model, status, prompt, image_urls, source_task_id, callback_url, public,
+    INSERT INTO task (id, tenant_id, model, status, prompt, image_urls, result_urls, source_task_id, callback_url, public,
                       idempotency_key, request_hash, callback_token, hold_id, credits_charged, created_at, updated_at)
     SELECT ${id}::uuid, ${input.tenantId}::uuid, ${r.model}::"GenerationModel", 'SUBMITTING', ${r.prompt},
-           ${r.imageUrls}::text[], ${r.sourceTaskId}::uuid, ${r.callbackUrl}, ${r.public},
-           ${r.idempotencyKey}, ${input.requestHash}, ${callbackToken}, h.id, ${input.price}, now(), now()
+           COALESCE(${r.imageUrls}::text[], '{}'), '{}', ${r.sourceTaskId}::uuid, ${r.callbackUrl}, ${r.public},
+           ${r.idempotencyKey}, ${input.requestHash}, ${callbackToken}, h.id, h.amount, now(), now()
     FROM h
-    RETURNING id`;
-  if (rows[0]) return db.task.findUniqueOrThrow({ where: { id } });
+    RETURNING ${TASK_RETURNING}`;
+  if (rows[0]) return rows[0];
 
   // Nothing was written; say why.
   const account = await db.account.findUnique({
@@ -56,7 +66,7 @@ export async function insertSubmittingTask(db: Db, input: NewTask): Promise<Task
       5,
     );
   }
-  throw new InsufficientCreditsError(input.price, account.available);
+  throw new InsufficientCreditsError(await effectivePrice(db, input.tenantId, r.model), account.available);
 }
 
 /** Frees the tenant's in-flight slot of a task that has ended. */

@@ -8,7 +8,6 @@ import {
   ValidationError,
 } from '../errors.ts';
 import type { Task } from '../generated/prisma/client.ts';
-import { effectivePrice } from '../ledger/pricing.ts';
 import { assertPublicUrl } from '../net/ssrf.ts';
 import {
   UpstreamAuthError,
@@ -18,7 +17,8 @@ import {
   isUpstreamError,
 } from '../upstream/errors.ts';
 import type { TaskDeps } from './deps.ts';
-import { acceptTask, rejectTask } from './lifecycle.ts';
+import { acceptTask } from './accept.ts';
+import { rejectTask } from './lifecycle.ts';
 import { pollDelayMs, UPSTREAM_MODEL } from './models.ts';
 import { requestHash, type GenerationRequest } from './requests.ts';
 import { upstreamInput } from './upstream-input.ts';
@@ -39,7 +39,6 @@ export async function submitGeneration(deps: TaskDeps, tenantId: string, request
   deps.rateLimiter.take(tenantId);
   if (request.callbackUrl) await assertPublicUrl(request.callbackUrl, 'callbackUrl', deps.ssrfPolicy);
   const source = request.sourceTaskId ? await resolveSource(deps, tenantId, request) : null;
-  const price = await effectivePrice(db, tenantId, request.model);
 
   let task: Task;
   try {
@@ -47,7 +46,6 @@ export async function submitGeneration(deps: TaskDeps, tenantId: string, request
       tenantId,
       request,
       requestHash: hash,
-      price,
       maxInFlight: deps.settings.maxInFlight,
     });
   } catch (error) {

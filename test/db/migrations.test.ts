@@ -109,10 +109,12 @@ describe('ledger CHECK constraints', () => {
        WHERE contype = 'c' AND connamespace = 'public'::regnamespace ORDER BY 1`;
     expect(rows.map((row) => row.name)).toEqual([
       'account_held_nonneg',
+      'account_in_flight_nonneg',
       'account_tenant_available_nonneg',
       'account_tenant_has_tenant',
       'hold_amount_positive',
       'price_credits_nonneg',
+      'task_credits_nonneg',
       'transfer_amount_positive',
       'transfer_distinct_accounts',
     ]);

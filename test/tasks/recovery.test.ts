@@ -32,8 +32,10 @@ describe('crash recovery', () => {
     const request: GenerationRequest = {
       model: 'TEXT_TO_IMAGE', prompt: 'orphan', imageUrls: [], sourceTaskId: null, callbackUrl: null, public: false, idempotencyKey: null,
     };
-    const task = await insertSubmittingTask(gw.deps.db, { tenantId, request, requestHash: requestHash(request), price: 5, maxInFlight: 10 });
+    const task = await insertSubmittingTask(gw.deps.db, { tenantId, request, requestHash: requestHash(request), maxInFlight: 10 });
     expect(await balanceOf(gw, t.key)).toEqual({ available: 45, held: 5 });
+    // The statement's RETURNING list yields exactly Prisma's Task shape.
+    expect(task).toEqual(await gw.deps.db.task.findUniqueOrThrow({ where: { id: task.id } }));
 
     const deadline = Date.now() + 15_000;
     let row = await gw.deps.db.task.findUniqueOrThrow({ where: { id: task.id } });
