@@ -65,6 +65,8 @@ export async function startGateway(
       logger: logger.child({ component: 'webhooks' }),
       policy: ssrfPolicy,
       timeoutMs: config.webhooks.timeoutMs,
+      intervalMs: config.webhooks.intervalMs,
+      ...(config.webhooks.leaseMs ? { leaseMs: config.webhooks.leaseMs } : {}),
       ...(config.webhooks.retryScheduleMs ? { schedule: config.webhooks.retryScheduleMs } : {}),
     });
     let baseUrl = config.publicUrl ?? '';
@@ -85,6 +87,14 @@ export async function startGateway(
     const admin = await resolveAdminToken(config.adminToken, config.dataDir);
     const authenticator = createAuthenticator({ db, logger, adminToken: admin.token, cacheTtlMs: config.authCacheTtlMs });
     const deps: AppDeps = { config, db, logger, authenticator, bus, tasks };
+    // Revocations made on other processes (through Redis) close sockets here too.
+    const revocations = bus.pubsub.subscribe('keyRevoked');
+    void (async () => {
+      for await (const { keyId } of revocations) authenticator.forget(keyId);
+    })();
+    cleanups.push(async () => {
+      await revocations.return?.();
+    });
     const server = await startHttpServer(deps, schema, createCallbackRoute(tasks, (id) => poller.pollNow(id)));
     baseUrl ||= server.url;
 

@@ -32,7 +32,7 @@ const GATEWAY_ENV = {
   TENANT_RATE_PER_MINUTE: [int(1, 1_000_000).default(600), 'Generation requests per minute per tenant, per gateway process (RATE_LIMITED beyond).'],
   TASK_POLL_INITIAL_MS: [int(1, 3_600_000).optional(), 'First status poll after submission, for every model. Default per model: 2000 (images), 5000 (videos).'],
   TASK_POLL_MAX_MS: [int(1, 3_600_000).default(30_000), 'Longest wait between two status polls of a task (polls back off by 1.5x up to this).'],
-  TASK_POLL_INTERVAL_MS: [int(1, 60_000).default(500), 'How often the poller looks for tasks due for a poll.'],
+  TASK_POLL_INTERVAL_MS: [int(1, 3_600_000).default(500), 'How often the poller looks for tasks due for a poll.'],
   TASK_POLL_BATCH: [int(1, 10_000).default(50), 'Tasks polled concurrently per poller round.'],
   TASK_LEASE_MS: [int(100, 3_600_000).default(30_000), "How long a process's claim on a task poll lasts; a dead process's claims expire after this."],
   TASK_SUBMIT_TIMEOUT_MS: [int(1000, 86_400_000).default(120_000), 'A task still SUBMITTING after this was abandoned by a dead process: its hold is voided and it fails. Must exceed UPSTREAM_TIMEOUT_MS + UPSTREAM_RETRY_DEADLINE_MS.'],
@@ -40,6 +40,11 @@ const GATEWAY_ENV = {
   SSRF_ALLOW_HOSTS: [z.string().optional(), 'Comma-separated hosts or host:port exempt from the private-address guard on webhook URLs (development and tests only).'],
   WEBHOOK_RETRY_SCHEDULE_MS: [z.string().regex(/^\d+(,\d+)*$/).optional(), 'Comma-separated delays between webhook attempts, in ms. Default: 5s, 5m, 30m, 2h, 5h, 10h, 10h (about a day).'],
   WEBHOOK_TIMEOUT_MS: [int(100, 120_000).default(10_000), 'Timeout of one webhook delivery attempt.'],
+  WEBHOOK_POLL_INTERVAL_MS: [int(10, 600_000).default(1000), 'How often the webhook dispatcher looks for due deliveries (it is also woken on each new one).'],
+  WEBHOOK_LEASE_MS: [int(100, 3_600_000).optional(), "How long a process's claim on a delivery lasts; a dead process's claims expire after this. Default max(60000, 2 x WEBHOOK_TIMEOUT_MS)."],
+  WS_KEEPALIVE_MS: [int(0, 600_000).default(12_000), 'WebSocket ping interval; a connection that misses a pong is closed. 0 disables.'],
+  WS_MAX_CONNECTIONS_PER_TENANT: [int(1, 1_000_000).default(100), 'Open WebSocket connections one tenant may hold on one gateway process (closed with 4429 beyond).'],
+  WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: [int(1, 100_000).default(50), 'Subscriptions one WebSocket connection may run at once (an error beyond).'],
 } as const;
 
 type GatewayEnvShape = { [K in keyof typeof GATEWAY_ENV]: (typeof GATEWAY_ENV)[K][0] };
@@ -74,7 +79,8 @@ export interface Config {
   authCacheTtlMs: number;
   shutdownTimeoutMs: number;
   tasks: TaskSettings & { ratePerMinute: number };
-  webhooks: { allowHosts: string[]; retryScheduleMs: number[] | null; timeoutMs: number };
+  webhooks: { allowHosts: string[]; retryScheduleMs: number[] | null; timeoutMs: number; intervalMs: number; leaseMs: number | null };
+  ws: { keepAliveMs: number; maxConnectionsPerTenant: number; maxSubscriptionsPerConnection: number };
   upstream: UpstreamEnv;
   simulator: SimulatorOptions;
 }
@@ -139,6 +145,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       allowHosts: (e.SSRF_ALLOW_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean),
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE_MS ? e.WEBHOOK_RETRY_SCHEDULE_MS.split(',').map(Number) : null,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      intervalMs: e.WEBHOOK_POLL_INTERVAL_MS,
+      leaseMs: e.WEBHOOK_LEASE_MS ?? null,
+    },
+    ws: {
+      keepAliveMs: e.WS_KEEPALIVE_MS,
+      maxConnectionsPerTenant: e.WS_MAX_CONNECTIONS_PER_TENANT,
+      maxSubscriptionsPerConnection: e.WS_MAX_SUBSCRIPTIONS_PER_CONNECTION,
     },
     upstream,
     simulator,

@@ -29,6 +29,8 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   const touched = new Map<string, number>();
   const touchInterval = options.touchIntervalMs ?? 60_000;
   const revokeListeners = new Set<(keyId: string) => void>();
+  // Keys this process has been told are revoked: open subscriptions check it.
+  const revoked = new Set<string>();
 
   async function lookup(hash: string): Promise<CacheEntry> {
     const key = await options.db.apiKey.findUnique({
@@ -69,8 +71,14 @@ export function createAuthenticator(options: AuthenticatorOptions) {
     },
     /** Drops a revoked key from the cache and tells listeners (open sockets). */
     forget(keyId: string): void {
+      if (revoked.has(keyId)) return;
+      if (revoked.size > 100_000) revoked.clear();
+      revoked.add(keyId);
       for (const [hash, entry] of cache) if (entry.keyId === keyId) cache.delete(hash);
       for (const listener of revokeListeners) listener(keyId);
+    },
+    isRevoked(keyId: string): boolean {
+      return revoked.has(keyId);
     },
     onRevoke(listener: (keyId: string) => void): () => void {
       revokeListeners.add(listener);

@@ -1,7 +1,9 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
 import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
+import type { Task } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
+import { snapshotTask, type TaskSnapshot } from './task-snapshot.ts';
 
 // Status changes, published after they commit. Payloads are small and
 // JSON-safe so they cross Redis unchanged; subscribers load current state
@@ -10,7 +12,8 @@ import type { Logger } from '../logger.ts';
 export interface TaskEvent {
   taskId: string;
   tenantId: string;
-  status: string;
+  /** The task as committed, so subscribers see every status in order without a read. */
+  task: TaskSnapshot;
 }
 
 export interface BalanceEvent {
@@ -30,8 +33,10 @@ export type GatewayEvents = {
 
 export interface EventBus {
   pubsub: PubSub<GatewayEvents>;
-  /** Publishes a task's new status (pass the task row). */
-  taskChanged(task: { id: string; tenantId: string; status: string }): void;
+  /** Publishes a task's new state; call after the change has committed. */
+  taskChanged(task: Task): void;
+  /** Tells every process that an API key was revoked. */
+  keyRevoked(keyId: string): void;
   balanceChanged(tenantId: string): void;
   close(): Promise<void>;
 }
@@ -61,12 +66,15 @@ export function createEventBus(options: { redisUrl: string | null; logger: Logge
   return {
     pubsub,
     taskChanged(task) {
-      const event: TaskEvent = { taskId: task.id, tenantId: task.tenantId, status: task.status };
+      const event: TaskEvent = { taskId: task.id, tenantId: task.tenantId, task: snapshotTask(task) };
       pubsub.publish('task', event.taskId, event);
       pubsub.publish('tenantTasks', event.tenantId, event);
     },
     balanceChanged(tenantId) {
       pubsub.publish('balance', tenantId, { tenantId });
+    },
+    keyRevoked(keyId) {
+      pubsub.publish('keyRevoked', { keyId });
     },
     close: () => closeRedis(),
   };

@@ -23,6 +23,8 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
   scopeAuth: {
+    // Check scopes when a subscription starts, not only when each event resolves.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       admin: ctx.principal?.kind === 'admin',
       tenant: ctx.principal?.kind === 'tenant',

@@ -8,5 +8,7 @@ import './ledger/operations.ts';
 import './tasks/types.ts';
 import './tasks/queries.ts';
 import './tasks/mutations.ts';
+import './subscriptions.ts';
+import './webhooks.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

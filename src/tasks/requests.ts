@@ -36,7 +36,12 @@ const publicUrl = (field: string) =>
   });
 
 const common = {
-  callbackUrl: publicUrl('callbackUrl').nullish(),
+  // Shape only here; where it points is checked after DNS resolution, against
+  // the SSRF allow-list, when the request is submitted (net/ssrf.ts).
+  callbackUrl: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .max(2048)
+    .nullish(),
   public: z.boolean().nullish(),
   idempotencyKey: z.string().min(1).max(200).nullish(),
 };

@@ -44,6 +44,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     TASK_POLL_INTERVAL_MS: '25',
     SSRF_ALLOW_HOSTS: '127.0.0.1,localhost',
     WEBHOOK_RETRY_SCHEDULE_MS: '50,100,200',
+    WEBHOOK_POLL_INTERVAL_MS: '50',
     ...env,
   });
   await database.prisma.$disconnect();

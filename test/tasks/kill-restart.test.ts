@@ -1,36 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/server.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { ADMIN_TOKEN } from '../helpers/gateway.ts';
+import { startGatewayProcess, type GatewayProcess } from '../helpers/process.ts';
 import { gql } from '../helpers/graphql.ts';
 
 let simulator: SimulatorHandle;
 let database: TestDatabase;
-const children: ChildProcess[] = [];
+const children: GatewayProcess[] = [];
 
 beforeAll(async () => {
-  // The simulator lives in the test process, so it outlives the gateway we kill.
   simulator = await startSimulator({ latencyMs: '800-2000', seed: 7, failureRate: 0.3 });
   database = await createTestDatabase();
 });
 afterAll(async () => {
-  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.stop('SIGKILL')));
   await simulator?.stop();
   await database?.drop();
 });
 
-/** Starts `tsx src/main.ts` as its own process and resolves with its GraphQL URL. */
-function startGatewayProcess(): Promise<{ child: ChildProcess; url: string }> {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    NODE_ENV: 'test',
-    PORT: '0',
+function startGateway() {
+  // The simulator lives in the test process, so it outlives the gateway we kill.
+  return startGatewayProcess({
     DATABASE_URL: database.url,
-    ADMIN_TOKEN,
-    SEED_DEMO_TENANT: 'false',
-    LOG_LEVEL: 'info',
     UPSTREAM_URL: simulator.url,
     UPSTREAM_API_KEY: simulator.apiKey,
     UPSTREAM_TIMEOUT_MS: '1000',
@@ -40,18 +33,6 @@ function startGatewayProcess(): Promise<{ child: ChildProcess; url: string }> {
     TASK_POLL_INITIAL_MS: '200',
     TASK_POLL_MAX_MS: '500',
     TASK_POLL_INTERVAL_MS: '50',
-  };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let err = '';
-    child.stdout!.resume();
-    child.stderr!.on('data', (chunk: Buffer) => {
-      err += chunk.toString();
-      const url = /GraphQL:\s+(http\S+)/.exec(err)?.[1];
-      if (url) resolve({ child, url });
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${err}`)));
   });
 }
 
@@ -59,19 +40,20 @@ type Submit = { textToImage: { __typename: string; data?: { id: string } } };
 
 describe('kill -9 and restart', () => {
   it('every task in flight when the gateway is killed still ends correctly settled', async () => {
-    const first = await startGatewayProcess();
+    const first = await startGateway();
+    children.push(first);
     const created = await gql<{ createTenant: { data: { id: string } } }>(
-      first.url,
+      first.graphqlUrl,
       `mutation { createTenant(input: { name: "survivor" }) { ... on MutationCreateTenantSuccess { data { id } } } }`,
       { token: ADMIN_TOKEN },
     );
     const tenantId = created.data!.createTenant.data.id;
-    await gql(first.url, `mutation($id: ID!) { topUpCredits(input: { tenantId: $id, amount: 1000, idempotencyKey: "k" }) { __typename } }`, {
+    await gql(first.graphqlUrl, `mutation($id: ID!) { topUpCredits(input: { tenantId: $id, amount: 1000, idempotencyKey: "k" }) { __typename } }`, {
       token: ADMIN_TOKEN,
       variables: { id: tenantId },
     });
     const issued = await gql<{ issueApiKey: { data: { secret: string } } }>(
-      first.url,
+      first.graphqlUrl,
       `mutation($id: ID!) { issueApiKey(input: { tenantId: $id }) { ... on MutationIssueApiKeySuccess { data { secret } } } }`,
       { token: ADMIN_TOKEN, variables: { id: tenantId } },
     );
@@ -80,7 +62,7 @@ describe('kill -9 and restart', () => {
     // 30 submissions; kill the process once about half have been answered.
     let answered = 0;
     const submissions = Array.from({ length: 30 }, (_, i) =>
-      gql<Submit>(first.url, `mutation { textToImage(input: { prompt: "survive ${i}" }) { __typename ... on MutationTextToImageSuccess { data { id } } } }`, { token: key })
+      gql<Submit>(first.graphqlUrl, `mutation { textToImage(input: { prompt: "survive ${i}" }) { __typename ... on MutationTextToImageSuccess { data { id } } } }`, { token: key })
         .then((r) => {
           answered++;
           return r;
@@ -94,7 +76,8 @@ describe('kill -9 and restart', () => {
     const unfinished = await db.task.count({ where: { status: { in: ['SUBMITTING', 'IN_PROGRESS'] } } });
     expect(unfinished).toBeGreaterThan(0);
 
-    const second = await startGatewayProcess();
+    const second = await startGateway();
+    children.push(second);
     const deadline = Date.now() + 30_000;
     while ((await db.task.count({ where: { status: { in: ['SUBMITTING', 'IN_PROGRESS'] } } })) > 0) {
       if (Date.now() > deadline) throw new Error('tasks did not end after restart');
@@ -107,10 +90,10 @@ describe('kill -9 and restart', () => {
         expect(task.refunded || task.creditsCharged === 0).toBe(true);
       }
     }
-    const me = await gql<{ me: { balance: { available: number; held: number } } }>(second.url, `{ me { balance { available held } } }`, { token: key });
+    const me = await gql<{ me: { balance: { available: number; held: number } } }>(second.graphqlUrl, `{ me { balance { available held } } }`, { token: key });
     const charged = tasks.filter((t) => t.status === 'SUCCESS').reduce((sum, t) => sum + t.creditsCharged, 0);
     expect(me.data!.me.balance).toEqual({ available: 1000 - charged, held: 0 });
     expect(await verifyLedger(db)).toEqual([]);
-    second.child.kill('SIGTERM');
+    await second.stop();
   }, 90_000);
 });

@@ -66,7 +66,9 @@ builder.mutationField('revokeApiKey', (t) =>
     args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const key = await revokeApiKey(ctx.db, decodeId('ApiKey', String(input.id)));
+      // At once on this process; through the bus (Redis) on the others.
       ctx.authenticator.forget(key.id);
+      ctx.bus.keyRevoked(key.id);
       return key;
     },
   }),

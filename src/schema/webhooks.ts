@@ -1,0 +1,78 @@
+import { NotFoundError } from '../errors.ts';
+import { decodeGlobalId } from '../global-ids.ts';
+import { rotateWebhookSecret } from '../events/webhook-secrets.ts';
+import { builder } from './builder.ts';
+import { decodeId } from './ids.ts';
+
+// Tenant webhooks: deliveries for a tenant to inspect, and the signing
+// secret, which admins see once, when they rotate it.
+
+const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
+  values: {
+    PENDING: { description: 'Not delivered yet; will be (re)tried at nextAttemptAt' },
+    DELIVERED: { description: 'A 2xx answer was received' },
+    FAILED: { description: 'Gave up: the retry schedule ran out, or the URL is not allowed' },
+  } as const,
+});
+
+const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    task: t.relation('task'),
+    url: t.exposeString('url'),
+    eventType: t.exposeString('eventType'),
+    status: t.field({ type: DeliveryStatusEnum, resolve: (d) => d.status }),
+    attempts: t.exposeInt('attempts'),
+    lastResponseCode: t.exposeInt('lastResponseCode', { nullable: true }),
+    lastError: t.exposeString('lastError', { nullable: true }),
+    lastAttemptAt: t.expose('lastAttemptAt', { type: 'DateTime', nullable: true }),
+    nextAttemptAt: t.field({ type: 'DateTime', nullable: true, resolve: (d) => (d.status === 'PENDING' ? d.nextAttemptAt : null) }),
+    deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryField('webhookDeliveries', (t) =>
+  t.prismaConnection({
+    type: WebhookDeliveryRef,
+    cursor: 'id',
+    description: 'Your webhook deliveries, newest first, optionally for one task',
+    authScopes: { tenant: true },
+    maxSize: 100,
+    defaultSize: 20,
+    args: { taskId: t.arg.id() },
+    resolve: (query, _root, args, ctx) => {
+      const decoded = args.taskId == null ? null : decodeGlobalId(String(args.taskId));
+      const taskId = decoded?.typename === 'Task' && /^[0-9a-f-]{36}$/.test(decoded.id) ? decoded.id : null;
+      // An unknown or foreign task id simply has no deliveries.
+      if (args.taskId != null && !taskId) return [];
+      return ctx.db.webhookDelivery.findMany({
+        ...query,
+        where: { tenantId: ctx.tenantId(), ...(taskId ? { taskId } : {}) },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      });
+    },
+  }),
+);
+
+const WebhookSecretRef = builder.objectRef<{ secret: string; rotatedAt: Date }>('WebhookSecret').implement({
+  fields: (t) => ({
+    secret: t.exposeString('secret', { description: 'whsec_…: shown once; deliveries are signed with it from now on' }),
+    rotatedAt: t.expose('rotatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const RotateWebhookSecretInput = builder.inputType('RotateWebhookSecretInput', {
+  fields: (t) => ({ tenantId: t.id({ required: true }) }),
+});
+
+builder.mutationField('rotateWebhookSecret', (t) =>
+  t.field({
+    type: WebhookSecretRef,
+    description: "Replaces a tenant's webhook signing secret and returns it, once",
+    authScopes: { admin: true },
+    errors: { types: [NotFoundError] },
+    args: { input: t.arg({ type: RotateWebhookSecretInput, required: true }) },
+    resolve: (_root, { input }, ctx) => rotateWebhookSecret(ctx.db, decodeId('Tenant', String(input.tenantId))),
+  }),
+);

@@ -1,0 +1,165 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { generateOk, waitForEnd } from '../helpers/tasks.ts';
+import { collect, wsClient } from '../helpers/ws.ts';
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3', WS_MAX_CONNECTIONS_PER_TENANT: '3' });
+});
+afterAll(async () => {
+  await gw?.stop();
+});
+
+type TaskEvent = { id: string; status: string; refunded: boolean; resultUrls: string[] };
+type Balance = { available: number; held: number };
+const TASK_UPDATED = `subscription($id: ID!) { taskUpdated(id: $id) { id status refunded resultUrls } }`;
+const TASKS_UPDATED = `subscription { tasksUpdated { id status refunded resultUrls } }`;
+const BALANCE = `subscription { balanceChanged { available held } }`;
+
+describe('subscriptions over graphql-ws', () => {
+  it('a task moves SUBMITTING → IN_PROGRESS → SUCCESS; taskUpdated starts from the current state and completes', async () => {
+    const t = await gw.createTenant('live', 100);
+    const client = wsClient(gw.graphqlUrl, t.key);
+    try {
+      const all = collect<TaskEvent>(client, TASKS_UPDATED);
+      await new Promise((r) => setTimeout(r, 100)); // let the subscription start
+      const task = await generateOk(gw, t.key, 'textToImage', { prompt: 'live' });
+      const one = collect<TaskEvent>(client, TASK_UPDATED, { id: task.id });
+      await one.done;
+      expect(one.errors).toEqual([]);
+      expect(one.items.map((e) => e.status)).toEqual(['IN_PROGRESS', 'SUCCESS']);
+      expect(one.items[1]!.resultUrls).toHaveLength(1);
+
+      const events = await all.next(3);
+      expect(events.map((e) => [e.id, e.status])).toEqual([
+        [task.id, 'SUBMITTING'],
+        [task.id, 'IN_PROGRESS'],
+        [task.id, 'SUCCESS'],
+      ]);
+      all.stop();
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it('FAILED reaches the subscriber, and the refund reaches balanceChanged', async () => {
+    const t = await gw.createTenant('live-fail', 100);
+    const client = wsClient(gw.graphqlUrl, t.key);
+    gw.simulator.configure({ failureRate: 1 });
+    try {
+      const balances = collect<Balance>(client, BALANCE);
+      await new Promise((r) => setTimeout(r, 100));
+      const task = await generateOk(gw, t.key, 'textToImage', { prompt: 'doomed' });
+      const one = collect<TaskEvent>(client, TASK_UPDATED, { id: task.id });
+      await one.done;
+      expect(one.items.at(-1)).toMatchObject({ status: 'FAILED', refunded: true });
+      // Reserve (held), charge (posted), refund (back to where it started).
+      expect(await balances.next(3)).toEqual([
+        { available: 95, held: 5 },
+        { available: 95, held: 0 },
+        { available: 100, held: 0 },
+      ]);
+      balances.stop();
+    } finally {
+      gw.simulator.configure({ failureRate: 0 });
+      await client.dispose();
+    }
+  });
+
+  it('subscribing after the task ended still delivers its current state', async () => {
+    const t = await gw.createTenant('late', 100);
+    const task = await waitForEnd(gw, t.key, (await generateOk(gw, t.key, 'textToImage', { prompt: 'late' })).id);
+    const client = wsClient(gw.graphqlUrl, t.key);
+    try {
+      const one = collect<TaskEvent>(client, TASK_UPDATED, { id: task.id });
+      await one.done;
+      expect(one.items).toEqual([{ id: task.id, status: 'SUCCESS', refunded: false, resultUrls: task.resultUrls }]);
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it("tenant B can neither subscribe to A's task nor see it in tasksUpdated", async () => {
+    const a = await gw.createTenant('iso-a', 100);
+    const b = await gw.createTenant('iso-b', 100);
+    const clientB = wsClient(gw.graphqlUrl, b.key);
+    try {
+      const bAll = collect<TaskEvent>(clientB, TASKS_UPDATED);
+      await new Promise((r) => setTimeout(r, 100));
+      const aTask = await generateOk(gw, a.key, 'textToImage', { prompt: 'secret' });
+      const stolen = collect<TaskEvent>(clientB, TASK_UPDATED, { id: aTask.id });
+      await stolen.done;
+      expect(stolen.items).toEqual([]);
+      expect(JSON.stringify(stolen.errors)).toContain('Task not found');
+      await waitForEnd(gw, a.key, aTask.id);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(bAll.items).toEqual([]);
+      bAll.stop();
+    } finally {
+      await clientB.dispose();
+    }
+  });
+});
+
+describe('connection rules', () => {
+  it('missing or bad auth closes the socket with 4403', async () => {
+    for (const token of [null, 'gk_not-a-key']) {
+      const client = wsClient(gw.graphqlUrl, token);
+      const sub = collect(client, TASKS_UPDATED);
+      expect((await client.closed).code).toBe(4403);
+      await sub.done;
+      await client.dispose();
+    }
+  });
+
+  it("a revoked key's open socket is closed at once and receives nothing more", async () => {
+    const t = await gw.createTenant('revoked', 100);
+    const client = wsClient(gw.graphqlUrl, t.key);
+    const sub = collect<TaskEvent>(client, TASKS_UPDATED);
+    await new Promise((r) => setTimeout(r, 150));
+    await gw.gql(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, { id: t.keyId });
+    expect(await client.closed).toMatchObject({ code: 4403, reason: 'API key revoked' });
+    await sub.done;
+    expect(sub.items).toEqual([]);
+    await client.dispose();
+  });
+
+  it('caps subscriptions per connection and connections per tenant', async () => {
+    const t = await gw.createTenant('caps', 100);
+    const client = wsClient(gw.graphqlUrl, t.key);
+    const subs = Array.from({ length: 4 }, () => collect(client, TASKS_UPDATED));
+    await subs[3]!.done;
+    expect(JSON.stringify(subs[3]!.errors)).toContain('Too many subscriptions on this connection (max 3)');
+
+    const more = [wsClient(gw.graphqlUrl, t.key), wsClient(gw.graphqlUrl, t.key), wsClient(gw.graphqlUrl, t.key)];
+    const moreSubs = more.map((c) => collect(c, TASKS_UPDATED));
+    const closes = await Promise.race([Promise.any(more.map((c) => c.closed)), new Promise((r) => setTimeout(() => r(null), 3000))]);
+    expect(closes).toMatchObject({ code: 4429 });
+    for (const s of [...subs, ...moreSubs]) s.stop();
+    await Promise.all([client, ...more].map((c) => c.dispose()));
+  });
+});
+
+describe('subscriptions over SSE', () => {
+  it('streams taskUpdated with the same bearer header', async () => {
+    const t = await gw.createTenant('sse', 100);
+    const task = await waitForEnd(gw, t.key, (await generateOk(gw, t.key, 'textToImage', { prompt: 'sse' })).id);
+    const res = await fetch(gw.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${t.key}` },
+      body: JSON.stringify({ query: TASK_UPDATED, variables: { id: task.id } }),
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const text = await res.text(); // completes after the terminal status
+    expect(text).toContain('"status":"SUCCESS"');
+    expect(text).toContain('event: complete');
+
+    const anonymous = await fetch(gw.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: TASK_UPDATED, variables: { id: task.id } }),
+    });
+    expect(await anonymous.text()).toContain('UNAUTHENTICATED');
+  });
+});
