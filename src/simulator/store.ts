@@ -121,7 +121,9 @@ export function createTaskStore(deps: StoreDeps) {
     const final = outcome ?? task.planned;
     if (final === 'FAILED') {
       task.status = 'FAILED';
-      task.errorMessage = deps.rng.pick(PROVIDER_ERRORS);
+      // Chosen from the id, not the shared RNG: completion happens on timers,
+      // and drawing here would make a seeded run depend on timing.
+      task.errorMessage = PROVIDER_ERRORS[Number.parseInt(task.id.slice(1, 9), 16) % PROVIDER_ERRORS.length]!;
       account.balance += task.consumedCredits;
       account.refunded += task.consumedCredits;
       task.consumedCredits = 0;
