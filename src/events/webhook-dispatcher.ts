@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { LookupFn, SsrfPolicy } from '../net/ssrf.ts';
 import { attemptDelivery, type AttemptDeps } from './webhook-attempt.ts';
 import { webhookSecretFor } from './webhook-secrets.ts';
+import { createIntervalWorker } from '../worker.ts';
 
 /**
  * Delays between attempts, after the first immediate one, as Standard
@@ -61,13 +62,6 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
     lookup: deps.lookup,
   };
 
-  let running = false;
-  let timer: NodeJS.Timeout | undefined;
-  let current: Promise<void> | null = null;
-  let rerun = false;
-  let markReady: () => void = () => undefined;
-  let readyPromise = new Promise<void>((resolve) => (markReady = resolve));
-
   async function claim(): Promise<string[]> {
     const rows = await db.$queryRaw<{ id: string }[]>`
       UPDATE webhook_delivery SET lease_until = now() + make_interval(secs => ${leaseMs / 1000}::float8)
@@ -103,59 +97,26 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
     return ids.length;
   }
 
-  async function tick(): Promise<void> {
-    try {
-      // Full batches mean a backlog: keep going rather than wait an interval.
-      while (running && (await round()) === batchSize) {
-        /* next batch */
-      }
-    } catch (err) {
-      logger.error({ err }, 'webhook dispatcher tick failed');
+  // Full batches mean a backlog: keep going rather than wait an interval,
+  // unless stopping.
+  let stopping = false;
+  const worker = createIntervalWorker('webhook-dispatcher', intervalMs, logger, async () => {
+    while (!stopping && (await round()) === batchSize) {
+      /* next batch */
     }
-  }
-
-  function schedule(delayMs: number): void {
-    if (!running) return;
-    clearTimeout(timer);
-    timer = setTimeout(run, delayMs);
-    timer.unref();
-  }
-
-  function run(): void {
-    if (current) {
-      rerun = true;
-      return;
-    }
-    current = tick().finally(() => {
-      current = null;
-      markReady();
-      const again = rerun;
-      rerun = false;
-      schedule(again ? 0 : intervalMs);
-    });
-  }
+  });
 
   return {
+    ...worker,
     start() {
-      if (running) return;
-      running = true;
-      readyPromise = new Promise<void>((resolve) => (markReady = resolve));
-      schedule(0);
+      stopping = false;
+      worker.start();
     },
-    async stop() {
-      running = false;
-      clearTimeout(timer);
-      await current;
-      markReady();
-    },
-    ready: () => readyPromise,
-    kick() {
-      if (!running) return;
-      if (current) rerun = true;
-      else schedule(0);
+    stop() {
+      stopping = true;
+      return worker.stop();
     },
     async drain() {
-      await current;
       while ((await round()) > 0) {
         /* until nothing is due */
       }

@@ -9,9 +9,15 @@ const uuid = z.uuid();
  * is simply not found: clients learn nothing from the shape of an ID.
  */
 export function decodeId(typename: string, raw: string): string {
-  const decoded = decodeGlobalId(raw);
-  if (decoded && decoded.typename === typename && uuid.safeParse(decoded.id).success) return decoded.id;
+  const id = decodeIdOrNull(typename, raw);
+  if (id) return id;
   throw new NotFoundError(`No ${typename} with id ${JSON.stringify(raw.slice(0, 100))}`);
 }
 
 export const encodeId = encodeGlobalId;
+
+/** The uuid behind an opaque ID of `typename`, or null: for reads, where unknown means "nothing". */
+export function decodeIdOrNull(typename: string, raw: string): string | null {
+  const decoded = decodeGlobalId(raw);
+  return decoded && decoded.typename === typename && uuid.safeParse(decoded.id).success ? decoded.id : null;
+}

@@ -1,6 +1,6 @@
 import { GraphQLError } from 'graphql';
 import { getBalance, type Balance } from '../ledger/accounts.ts';
-import { decodeGlobalId } from '../global-ids.ts';
+import { decodeIdOrNull } from './ids.ts';
 import type { Task } from '../generated/prisma/client.ts';
 import { isNewer, isTerminal, reviveTask } from '../events/task-snapshot.ts';
 import type { Context } from '../server/context.ts';
@@ -20,8 +20,7 @@ function stillAllowed(ctx: Context): boolean {
 }
 
 async function* followTask(ctx: Context, rawId: string): AsyncGenerator<Task> {
-  const decoded = decodeGlobalId(rawId);
-  const id = decoded?.typename === 'Task' && /^[0-9a-f-]{36}$/.test(decoded.id) ? decoded.id : null;
+  const id = decodeIdOrNull('Task', rawId);
   const events = id ? ctx.bus.pubsub.subscribe('task', id) : null;
   try {
     const current = id ? await ctx.db.task.findFirst({ where: { id, tenantId: ctx.tenantId() } }) : null;

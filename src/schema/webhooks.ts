@@ -1,8 +1,7 @@
 import { NotFoundError } from '../errors.ts';
-import { decodeGlobalId } from '../global-ids.ts';
 import { rotateWebhookSecret } from '../events/webhook-secrets.ts';
 import { builder } from './builder.ts';
-import { decodeId } from './ids.ts';
+import { decodeId, decodeIdOrNull } from './ids.ts';
 
 // Tenant webhooks: deliveries for a tenant to inspect, and the signing
 // secret, which admins see once, when they rotate it.
@@ -42,8 +41,7 @@ builder.queryField('webhookDeliveries', (t) =>
     defaultSize: 20,
     args: { taskId: t.arg.id() },
     resolve: (query, _root, args, ctx) => {
-      const decoded = args.taskId == null ? null : decodeGlobalId(String(args.taskId));
-      const taskId = decoded?.typename === 'Task' && /^[0-9a-f-]{36}$/.test(decoded.id) ? decoded.id : null;
+      const taskId = args.taskId == null ? null : decodeIdOrNull('Task', String(args.taskId));
       // An unknown or foreign task id simply has no deliveries.
       if (args.taskId != null && !taskId) return [];
       return ctx.db.webhookDelivery.findMany({

@@ -45,3 +45,10 @@ describe('docker-compose.yml', () => {
     expect(config.host).toBe('0.0.0.0');
   });
 });
+
+describe('README', () => {
+  it('documents every environment variable', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    for (const name of Object.keys(ENV_DOCS)) expect(readme, name).toContain(`\`${name}\``);
+  });
+});

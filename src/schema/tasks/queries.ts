@@ -1,4 +1,4 @@
-import { decodeGlobalId } from '../../global-ids.ts';
+import { decodeIdOrNull } from '../ids.ts';
 import { builder } from '../builder.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
 import { TaskRef, TaskStatusEnum } from './types.ts';
@@ -11,9 +11,8 @@ builder.queryField('task', (t) =>
     authScopes: { tenant: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: (query, _root, args, ctx) => {
-      const decoded = decodeGlobalId(String(args.id));
-      if (decoded?.typename !== 'Task' || !/^[0-9a-f-]{36}$/.test(decoded.id)) return null;
-      return ctx.db.task.findFirst({ ...query, where: { id: decoded.id, tenantId: ctx.tenantId() } });
+      const id = decodeIdOrNull('Task', String(args.id));
+      return id ? ctx.db.task.findFirst({ ...query, where: { id, tenantId: ctx.tenantId() } }) : null;
     },
   }),
 );

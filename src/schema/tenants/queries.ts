@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { decodeId } from '../ids.ts';
+import { decodeIdOrNull } from '../ids.ts';
 import { TenantRef } from './types.ts';
 
 builder.queryField('me', (t) =>
@@ -19,13 +19,8 @@ builder.queryField('tenant', (t) =>
     authScopes: { admin: true },
     args: { id: t.arg.id({ required: true }) },
     resolve: async (query, _root, args, ctx) => {
-      let id: string;
-      try {
-        id = decodeId('Tenant', String(args.id));
-      } catch {
-        return null;
-      }
-      return ctx.db.tenant.findUnique({ ...query, where: { id } });
+      const id = decodeIdOrNull('Tenant', String(args.id));
+      return id ? ctx.db.tenant.findUnique({ ...query, where: { id } }) : null;
     },
   }),
 );
