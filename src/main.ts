@@ -34,6 +34,11 @@ async function shutdown(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'shutting down');
+  // A watchdog: if something hangs (a dead database, say), exit anyway.
+  setTimeout(() => {
+    logger.error('shutdown timed out; exiting');
+    process.exit(1);
+  }, config.shutdownTimeoutMs + 5000).unref();
   await gateway.close();
   logger.info('stopped');
   process.exit(0);
