@@ -1,8 +1,8 @@
 // Entry point of `npm start`: configuration, then the gateway, then signals.
 import { startGateway } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 
-let config;
+let config: Config;
 try {
   config = loadConfig();
 } catch (error) {
