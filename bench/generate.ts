@@ -8,7 +8,6 @@
 // As in production, the upstream (the simulator) and the clients (bench/load.ts)
 // are other processes; the gateway has this process's event loop to itself.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { Agent } from 'undici';
 import { startGateway } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
@@ -43,15 +42,12 @@ const config = loadConfig({
 });
 const gateway = await startGateway(config, { logger: createLogger('silent'), migrate: false });
 const db = gateway.deps.db;
-const dispatcher = new Agent({ connections: CONCURRENCY, pipelining: 1 });
 
 async function gql<T>(query: string, token: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch(gateway.graphqlUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
-    // @ts-expect-error undici's dispatcher option is not in the DOM fetch types
-    dispatcher,
   });
   return (await res.json()) as T;
 }
@@ -139,7 +135,6 @@ console.log(`  gateway (accepted textToImage, one tenant):    median ${fmt(g)} /
 console.log(`  ratio gateway/baseline: ${(g / b).toFixed(3)}   (target >= 0.5)`);
 console.log(`  accepted=${accepted} refused=${refused} credits spent=${spent} (= 5 x accepted: ${spent === 5 * accepted}) overspend=${account.available < 0 ? 'YES' : 'none'} ledger:verify=${violations.length === 0 ? 'ok' : JSON.stringify(violations)}`);
 
-await dispatcher.close();
 await gateway.close();
 simulator.child.kill('SIGTERM');
 await database.close();
