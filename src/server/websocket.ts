@@ -1,5 +1,4 @@
-import type { ExecutionArgs } from 'graphql';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type DocumentNode } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
 import type { WebSocket } from 'ws';
@@ -7,13 +6,14 @@ import { WebSocketServer } from 'ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import type { Principal } from '../auth/principal.ts';
 import type { AppDeps, Context } from './context.ts';
-import { authenticate } from './context.ts';
+import { authenticate, buildContext } from './context.ts';
+import { createOperationParser, maskErrors, maskResult } from './ws-operations.ts';
 import type { ServerContext } from './yoga.ts';
-
-type Enveloped = ReturnType<YogaServerInstance<ServerContext, Context>['getEnveloped']>;
 
 type ConnectionExtra = {
   principal?: Principal | null;
+  /** One context per connection, shared by its subscriptions. */
+  context?: Context;
 };
 
 /** Close codes beyond graphql-ws's own 44xx set. */
@@ -25,13 +25,16 @@ export const CLOSE_KEY_REVOKED = 4403;
  * path. A connection authenticates once, with `connectionParams.authorization`
  * carrying the same "Bearer <key>" value as the HTTP header; a missing or bad
  * one is refused at connection_init (4403 Forbidden, as graphql-ws does).
- * Operations run through Yoga's envelop, so they get the same plugins, limits
- * and context as HTTP. A revoked key's sockets are closed.
+ * Operations get the HTTP path's limits and error masking (ws-operations.ts).
+ * A revoked key's sockets are closed.
  */
 export function attachWebSocket(deps: AppDeps, httpServer: Server, yoga: YogaServerInstance<ServerContext, Context>) {
   const { config } = deps;
   const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: config.maxBodyBytes });
   const byKey = new Map<string, Set<WebSocket>>();
+  const schema = yoga.getEnveloped().schema;
+  const parseOperation = createOperationParser(schema, config.graphql);
+  const production = config.env === 'production';
   const perTenant = new Map<string, number>();
 
   const stopListening = deps.authenticator.onRevoke((keyId) => {
@@ -40,8 +43,9 @@ export function attachWebSocket(deps: AppDeps, httpServer: Server, yoga: YogaSer
 
   const disposable = useServer<Record<string, unknown>, ConnectionExtra>(
     {
-      execute: (args) => (args.rootValue as Enveloped).execute(args as ExecutionArgs),
-      subscribe: (args) => (args.rootValue as Enveloped).subscribe(args as ExecutionArgs),
+      onNext: (_ctx, _id, _payload, _args, result) => maskResult(result, production),
+      // Errors thrown while iterating a subscription's source arrive here, not in onNext.
+      onError: (_ctx, _id, _payload, errors) => maskErrors(errors, production).map((e) => e.toJSON()),
       onConnect: async (ctx) => {
         const raw = ctx.connectionParams?.['authorization'];
         if (typeof raw !== 'string' || raw === '') return false;
@@ -73,6 +77,7 @@ export function attachWebSocket(deps: AppDeps, httpServer: Server, yoga: YogaSer
           });
         }
         ctx.extra.principal = principal;
+        ctx.extra.context = buildContext(deps, principal);
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
@@ -84,19 +89,15 @@ export function attachWebSocket(deps: AppDeps, httpServer: Server, yoga: YogaSer
             }),
           ];
         }
-        const enveloped = yoga.getEnveloped({ wsPrincipal: ctx.extra.principal ?? null });
-        const document = enveloped.parse(payload.query);
-        const args = {
-          schema: enveloped.schema,
+        const document = parseOperation(payload.query);
+        if (Array.isArray(document)) return document;
+        return {
+          schema,
           operationName: payload.operationName,
-          document,
+          document: document as DocumentNode,
           variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: enveloped,
+          contextValue: ctx.extra.context,
         };
-        const errors = enveloped.validate(args.schema, args.document);
-        if (errors.length > 0) return errors;
-        return args;
       },
     },
     wss,

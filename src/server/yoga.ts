@@ -2,15 +2,12 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { getOperationAST, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Principal } from '../auth/principal.ts';
 import { authenticate, buildContext, type AppDeps, type Context, type RequestMeta } from './context.ts';
 
-/** What node:http hands Yoga for HTTP, or the WebSocket layer for a subscription. */
+/** What node:http hands Yoga. (WebSocket operations bypass Yoga: websocket.ts.) */
 export interface ServerContext {
   req?: IncomingMessage;
   res?: ServerResponse;
-  /** Set by the WebSocket layer, which authenticates once per connection. */
-  wsPrincipal?: Principal | null;
 }
 
 /** One access-log line per HTTP request: tenant, operation, status, duration. */
@@ -80,10 +77,7 @@ export function createGatewayYoga(
     ],
     context: async (initial) => {
       const meta = ('request' in initial && metas.get(initial.request)) || {};
-      const principal =
-        initial.wsPrincipal !== undefined
-          ? initial.wsPrincipal
-          : await authenticate(deps.authenticator, initial.request.headers.get('authorization'));
+      const principal = await authenticate(deps.authenticator, initial.request.headers.get('authorization'));
       return buildContext(deps, principal, meta);
     },
   });

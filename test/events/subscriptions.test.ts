@@ -163,3 +163,43 @@ describe('subscriptions over SSE', () => {
     expect(await anonymous.text()).toContain('UNAUTHENTICATED');
   });
 });
+
+describe('WebSocket operations keep the HTTP limits and masking', () => {
+  it('rejects a subscription deeper than GRAPHQL_MAX_DEPTH', async () => {
+    const strict = await startTestGateway({ GRAPHQL_MAX_DEPTH: '5' });
+    const t = await strict.createTenant('deep', 10);
+    const client = wsClient(strict.graphqlUrl, t.key);
+    try {
+      const ok = collect(client, `subscription { tasksUpdated { sourceTask { id } } }`);
+      const deep = collect(client, `subscription { tasksUpdated { sourceTask { sourceTask { sourceTask { sourceTask { sourceTask { id } } } } } } }`);
+      await deep.done;
+      expect(JSON.stringify(deep.errors)).toMatch(/depth limit of 5 exceeded/i);
+      expect(ok.errors).toEqual([]);
+      ok.stop();
+    } finally {
+      await client.dispose();
+      await strict.stop();
+    }
+  });
+
+  it('masks unexpected errors in production', async () => {
+    const prod = await startTestGateway({ NODE_ENV: 'production' });
+    const t = await prod.createTenant('masked', 10);
+    const tenantId = Buffer.from(t.id, 'base64').toString().split(':')[1]!;
+    const client = wsClient(prod.graphqlUrl, t.key);
+    try {
+      const balances = collect<Balance>(client, BALANCE);
+      await new Promise((r) => setTimeout(r, 100));
+      await prod.deps.db.$executeRawUnsafe('ALTER TABLE account RENAME TO account_gone');
+      prod.deps.bus.balanceChanged(tenantId); // the resolver's read now fails inside Prisma
+      await balances.done;
+      const text = JSON.stringify(balances.errors);
+      expect(text).toContain('Unexpected error.');
+      expect(text).not.toMatch(/account_gone|prisma|SELECT/i);
+      await prod.deps.db.$executeRawUnsafe('ALTER TABLE account_gone RENAME TO account');
+    } finally {
+      await client.dispose();
+      await prod.stop();
+    }
+  });
+});
