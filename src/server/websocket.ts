@@ -78,6 +78,9 @@ export function attachWebSocket(deps: AppDeps, httpServer: Server, yoga: YogaSer
         }
         ctx.extra.principal = principal;
         ctx.extra.context = buildContext(deps, principal);
+        // graphql-ws keeps the upgrade request for the connection's lifetime;
+        // nothing here needs it after authentication, and it is kilobytes.
+        (ctx.extra as { request?: unknown }).request = undefined;
         return true;
       },
       onSubscribe: async (ctx, _id, payload) => {
