@@ -2,7 +2,3 @@
 export type Principal =
   | { kind: 'admin'; keyId: string | null }
   | { kind: 'tenant'; tenantId: string; keyId: string };
-
-export function tenantIdOf(principal: Principal | null): string | null {
-  return principal?.kind === 'tenant' ? principal.tenantId : null;
-}

@@ -18,12 +18,6 @@ export interface Balance {
   held: number;
 }
 
-/** The tenant's account id; every tenant has exactly one, created with it. */
-export async function tenantAccountId(db: Db | Tx, tenantId: string): Promise<string> {
-  const account = await db.account.findUniqueOrThrow({ where: { tenantId }, select: { id: true } });
-  return account.id;
-}
-
 export async function getBalance(db: Db | Tx, tenantId: string): Promise<Balance> {
   const account = await db.account.findUnique({
     where: { tenantId },

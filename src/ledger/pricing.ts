@@ -15,7 +15,6 @@ export interface PriceView {
 
 /** `price.scope` of the default price; a tenant's override has its id. */
 export const DEFAULT_PRICE_SCOPE = '*';
-const DEFAULT_SCOPE = DEFAULT_PRICE_SCOPE;
 
 /**
  * The tenant's price per model: its own override, else the default override,
@@ -23,12 +22,12 @@ const DEFAULT_SCOPE = DEFAULT_PRICE_SCOPE;
  */
 export async function effectivePrices(db: Db | Tx, tenantId: string): Promise<PriceView[]> {
   const rows = await db.price.findMany({
-    where: { scope: { in: [DEFAULT_SCOPE, tenantId] } },
+    where: { scope: { in: [DEFAULT_PRICE_SCOPE, tenantId] } },
     select: { model: true, scope: true, credits: true },
   });
   return GENERATION_MODELS.map((model) => {
     const own = rows.find((r) => r.model === model && r.scope === tenantId);
-    const fallback = rows.find((r) => r.model === model && r.scope === DEFAULT_SCOPE);
+    const fallback = rows.find((r) => r.model === model && r.scope === DEFAULT_PRICE_SCOPE);
     return { model, credits: (own ?? fallback)?.credits ?? upstreamCost(model) };
   });
 }
@@ -52,7 +51,7 @@ export async function setPrice(
     const tenant = await db.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
     if (!tenant) throw new NotFoundError('Tenant not found');
   }
-  const scope = tenantId ?? DEFAULT_SCOPE;
+  const scope = tenantId ?? DEFAULT_PRICE_SCOPE;
   const row = await db.price.upsert({
     where: { model_scope: { model: input.model, scope } },
     create: { model: input.model, scope, tenantId, credits: input.credits },

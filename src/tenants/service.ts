@@ -1,5 +1,5 @@
 import type { Db } from '../db/client.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { ValidationError } from '../errors.ts';
 
 export function assertTenantName(name: string): string {
   const trimmed = name.trim();
@@ -17,10 +17,4 @@ export async function createTenant(db: Db, input: { name: string }) {
     await tx.account.create({ data: { kind: 'TENANT', tenantId: tenant.id } });
     return tenant;
   });
-}
-
-export async function requireTenant(db: Db, id: string) {
-  const tenant = await db.tenant.findUnique({ where: { id } });
-  if (!tenant) throw new NotFoundError('Tenant not found');
-  return tenant;
 }
