@@ -3,6 +3,7 @@ import { resolveAdminToken } from './auth/admin-token.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/open.ts';
 import { createEventBus } from './events/bus.ts';
+import { LiveHub } from './events/live.ts';
 import { createWebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
@@ -86,15 +87,14 @@ export async function startGateway(
 
     const admin = await resolveAdminToken(config.adminToken, config.dataDir);
     const authenticator = createAuthenticator({ db, logger, adminToken: admin.token, cacheTtlMs: config.authCacheTtlMs });
-    const deps: AppDeps = { config, db, logger, authenticator, bus, tasks };
     // Revocations made on other processes (through Redis) close sockets here too.
-    const revocations = bus.pubsub.subscribe('keyRevoked');
-    void (async () => {
-      for await (const { keyId } of revocations) authenticator.forget(keyId);
-    })();
+    const stopRevocations = bus.on('keyRevoked', ({ keyId }) => authenticator.forget(keyId));
+    const live = new LiveHub(bus, (keyId) => authenticator.isRevoked(keyId));
     cleanups.push(async () => {
-      await revocations.return?.();
+      stopRevocations();
+      live.close();
     });
+    const deps: AppDeps = { config, db, logger, authenticator, bus, live, tasks };
     const server = await startHttpServer(deps, schema, createCallbackRoute(tasks, (id) => poller.pollNow(id)));
     baseUrl ||= server.url;
 

@@ -1,13 +1,13 @@
 import { createRedisEventTarget } from '@graphql-yoga/redis-event-target';
-import { createPubSub, type PubSub } from 'graphql-yoga';
 import { Redis } from 'ioredis';
 import type { Task } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import { snapshotTask, type TaskSnapshot } from './task-snapshot.ts';
 
-// Status changes, published after they commit. Payloads are small and
-// JSON-safe so they cross Redis unchanged; subscribers load current state
-// from the database, so a payload never has to carry the whole task.
+// Changes, published after they commit, to every gateway process: in-process,
+// or through Redis when REDIS_URL is set. Each process listens once per kind
+// (src/events/live.ts routes events to its subscribers), so Redis carries one
+// channel per kind, whatever the number of subscriptions.
 
 export interface TaskEvent {
   taskId: string;
@@ -21,60 +21,84 @@ export interface BalanceEvent {
 }
 
 export type GatewayEvents = {
-  /** Every change of one task, by task id. */
-  task: [taskId: string, payload: TaskEvent];
-  /** Every change of any task of a tenant, by tenant id. */
-  tenantTasks: [tenantId: string, payload: TaskEvent];
-  /** After every ledger entry of a tenant, by tenant id. */
-  balance: [tenantId: string, payload: BalanceEvent];
+  /** A task changed (any task, any tenant). */
+  taskChanged: TaskEvent;
+  /** A ledger entry of this tenant was written. */
+  balanceChanged: BalanceEvent;
   /** An API key was revoked: open sockets using it close. */
-  keyRevoked: [payload: { keyId: string }];
+  keyRevoked: { keyId: string };
 };
 
+export type EventKind = keyof GatewayEvents;
+
 export interface EventBus {
-  pubsub: PubSub<GatewayEvents>;
   /** Publishes a task's new state; call after the change has committed. */
   taskChanged(task: Task): void;
+  balanceChanged(tenantId: string): void;
   /** Tells every process that an API key was revoked. */
   keyRevoked(keyId: string): void;
-  balanceChanged(tenantId: string): void;
+  /**
+   * Calls `listener` with every event of this kind, published by any process,
+   * in publication order. Returns a function that stops it.
+   */
+  on<K extends EventKind>(kind: K, listener: (event: GatewayEvents[K]) => void): () => void;
   close(): Promise<void>;
 }
 
-/**
- * In-process pub/sub, or Redis-backed when REDIS_URL is set so that several
- * gateway processes serve one set of subscribers.
- */
+/** Redis channels are prefixed, so that other users of one Redis do not collide. */
+const CHANNEL_PREFIX = 'grok-gateway:';
+
+/** The part of EventTarget used here; the Redis event target implements it too. */
+interface Target {
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  removeEventListener(type: string, listener: (event: Event) => void): void;
+  dispatchEvent(event: Event): boolean;
+}
+
 export function createEventBus(options: { redisUrl: string | null; logger: Logger }): EventBus {
   let closeRedis = async () => {};
-  let pubsub: PubSub<GatewayEvents>;
+  let target: Target;
   if (options.redisUrl) {
     const publishClient = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: null });
     const subscribeClient = new Redis(options.redisUrl, { lazyConnect: false, maxRetriesPerRequest: null });
     for (const client of [publishClient, subscribeClient]) {
       client.on('error', (error: Error) => options.logger.error({ err: error }, 'redis error'));
     }
-    pubsub = createPubSub<GatewayEvents>({
-      eventTarget: createRedisEventTarget({ publishClient, subscribeClient }),
-    });
+    target = createRedisEventTarget<CustomEvent>({ publishClient, subscribeClient });
     closeRedis = async () => {
       await Promise.allSettled([publishClient.quit(), subscribeClient.quit()]);
     };
   } else {
-    pubsub = createPubSub<GatewayEvents>();
+    target = new EventTarget();
   }
+
+  function publish<K extends EventKind>(kind: K, event: GatewayEvents[K]): void {
+    target.dispatchEvent(new CustomEvent(CHANNEL_PREFIX + kind, { detail: event }));
+  }
+
   return {
-    pubsub,
     taskChanged(task) {
-      const event: TaskEvent = { taskId: task.id, tenantId: task.tenantId, task: snapshotTask(task) };
-      pubsub.publish('task', event.taskId, event);
-      pubsub.publish('tenantTasks', event.tenantId, event);
+      publish('taskChanged', { taskId: task.id, tenantId: task.tenantId, task: snapshotTask(task) });
     },
     balanceChanged(tenantId) {
-      pubsub.publish('balance', tenantId, { tenantId });
+      publish('balanceChanged', { tenantId });
     },
     keyRevoked(keyId) {
-      pubsub.publish('keyRevoked', { keyId });
+      publish('keyRevoked', { keyId });
+    },
+    on(kind, listener) {
+      const type = CHANNEL_PREFIX + kind;
+      const handler = (event: Event) => {
+        // A listener's failure is its own: it must not stop the others, nor
+        // surface as an uncaught exception (EventTarget) or a Redis error.
+        try {
+          listener((event as CustomEvent<GatewayEvents[typeof kind]>).detail);
+        } catch (error) {
+          options.logger.error({ err: error, kind }, 'event listener failed');
+        }
+      };
+      target.addEventListener(type, handler);
+      return () => target.removeEventListener(type, handler);
     },
     close: () => closeRedis(),
   };

@@ -5,6 +5,7 @@ import { bearerToken } from '../auth/secrets.ts';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
 import type { EventBus } from '../events/bus.ts';
+import type { LiveHub } from '../events/live.ts';
 import type { Logger } from '../logger.ts';
 import type { TaskDeps } from '../tasks/deps.ts';
 
@@ -15,6 +16,8 @@ export interface AppDeps {
   logger: Logger;
   authenticator: Authenticator;
   bus: EventBus;
+  /** What subscriptions read from (one bus listener per kind for the process). */
+  live: LiveHub;
   tasks: TaskDeps;
 }
 
