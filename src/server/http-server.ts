@@ -4,6 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { AppDeps } from './context.ts';
 import { checkReadiness, shippedMigrations } from './health.ts';
 import { attachWebSocket } from './websocket.ts';
+import { OperationRunner } from './ws-operations.ts';
 import { createGatewayYoga } from './yoga.ts';
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -69,7 +70,7 @@ export async function startHttpServer(
   });
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
-  const ws = attachWebSocket(deps, server, yoga);
+  const ws = attachWebSocket(deps, server, yoga.graphqlEndpoint, new OperationRunner(deps, schema));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,119 +1,289 @@
-import { GraphQLError, type DocumentNode } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { GraphQLError } from 'graphql';
+import {
+  CloseCode,
+  GRAPHQL_TRANSPORT_WS_PROTOCOL,
+  MessageType,
+  handleProtocols,
+  parseMessage,
+  stringifyMessage,
+  type Message,
+  type SubscribePayload,
+} from 'graphql-ws';
 import type { Server } from 'node:http';
-import type { WebSocket } from 'ws';
-import { WebSocketServer } from 'ws';
-import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.ts';
-import type { AppDeps, Context } from './context.ts';
-import { authenticate, buildContext } from './context.ts';
-import { createOperationParser, maskErrors, maskResult } from './ws-operations.ts';
-import type { ServerContext } from './yoga.ts';
+import type { AppDeps } from './context.ts';
+import { authenticate } from './context.ts';
+import { OperationRunner, type Operation } from './ws-operations.ts';
 
-type ConnectionExtra = {
-  principal?: Principal | null;
-  /** One context per connection, shared by its subscriptions. */
-  context?: Context;
-};
+// graphql-ws's graphql-transport-ws protocol on the HTTP server's /graphql
+// path. Messages are parsed, validated and written by graphql-ws's own
+// parseMessage/stringifyMessage, and close codes are its CloseCode; the
+// connection loop is ours rather than graphql-ws's useServer, because a
+// connection lives for hours and there are thousands per process: this one
+// holds one small object per connection and per subscription, and pings
+// every socket from one timer (README, "bench:subscriptions").
+//
+// A connection authenticates once, with `connectionParams.authorization`
+// carrying the same "Bearer <key>" value as the HTTP header; a missing or bad
+// one closes with 4403 Forbidden, as graphql-ws does. Operations get the HTTP
+// path's limits and error masking (ws-operations.ts). A revoked key's sockets
+// are closed.
 
 /** Close codes beyond graphql-ws's own 44xx set. */
 export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
 export const CLOSE_KEY_REVOKED = 4403;
 
-/**
- * graphql-ws (graphql-transport-ws protocol) on the HTTP server's /graphql
- * path. A connection authenticates once, with `connectionParams.authorization`
- * carrying the same "Bearer <key>" value as the HTTP header; a missing or bad
- * one is refused at connection_init (4403 Forbidden, as graphql-ws does).
- * Operations get the HTTP path's limits and error masking (ws-operations.ts).
- * A revoked key's sockets are closed.
- */
-export function attachWebSocket(deps: AppDeps, httpServer: Server, yoga: YogaServerInstance<ServerContext, Context>) {
+/** graphql-ws's default: a socket that has not sent connection_init by then is closed. */
+const CONNECTION_INIT_TIMEOUT_MS = 3000;
+
+/** What every connection of one server shares. */
+interface Shared {
+  deps: AppDeps;
+  runner: OperationRunner;
+  production: boolean;
+  /** Counts a tenant's connection; false when it is at its cap. */
+  admit(principal: Principal, connection: Connection): boolean;
+  release(principal: Principal, connection: Connection): void;
+  /** The socket closed. */
+  closed(connection: Connection): void;
+}
+
+/** One socket: the protocol's state machine and its running operations. */
+class Connection {
+  private initialised = false;
+  private principal: Principal | null = null;
+  private operations: Map<string, Operation | null> | null = null;
+  private initTimer: NodeJS.Timeout | null;
+  private closed = false;
+  /** A ping was sent and no pong has come back yet. */
+  awaitingPong = false;
+
+  constructor(
+    private readonly shared: Shared,
+    readonly socket: WebSocket,
+  ) {
+    this.initTimer = setTimeout(() => {
+      this.initTimer = null;
+      if (!this.initialised) socket.close(CloseCode.ConnectionInitialisationTimeout, 'Connection initialisation timeout');
+    }, CONNECTION_INIT_TIMEOUT_MS);
+    socket.on('message', (data) => this.receive(data));
+    socket.on('pong', () => (this.awaitingPong = false));
+    // `on`, not `once`: a socket closes once, and once() costs a wrapper per socket.
+    socket.on('close', () => this.onClose());
+    socket.on('error', (error) => this.internalError(error));
+  }
+
+  send(message: Message, sent?: () => void): void {
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    this.socket.send(stringifyMessage(message), sent);
+  }
+
+  /** Whether operation `id` is still wanted (not completed by the client, socket open). */
+  wants(id: string): boolean {
+    return this.operations?.has(id) ?? false;
+  }
+
+  /** The operation ended on its own: tells the client, forgets it. */
+  completed(id: string): void {
+    if (!this.operations?.delete(id)) return;
+    this.send({ id, type: MessageType.Complete });
+  }
+
+  /** The operation could not run or failed: `error` message, no `complete` (as graphql-ws). */
+  failed(id: string, errors: readonly GraphQLError[]): void {
+    if (!this.operations?.delete(id)) return;
+    const masked = this.shared.runner.mask(errors);
+    this.send({ id, type: MessageType.Error, payload: masked.map((e) => e.toJSON()) });
+  }
+
+  private receive(data: RawData): void {
+    let message: Message;
+    try {
+      message = parseMessage(String(data));
+    } catch {
+      this.socket.close(CloseCode.BadRequest, 'Invalid message received');
+      return;
+    }
+    switch (message.type) {
+      case MessageType.ConnectionInit:
+        if (this.initialised) {
+          this.socket.close(CloseCode.TooManyInitialisationRequests, 'Too many initialisation requests');
+          return;
+        }
+        this.initialised = true;
+        this.clearInitTimer();
+        void this.connect(message.payload).catch((error: unknown) => this.internalError(error));
+        return;
+      case MessageType.Ping:
+        this.send(message.payload ? { type: MessageType.Pong, payload: message.payload } : { type: MessageType.Pong });
+        return;
+      case MessageType.Pong:
+        return;
+      case MessageType.Subscribe:
+        this.subscribe(message.id, message.payload);
+        return;
+      case MessageType.Complete: {
+        const operation = this.operations?.get(message.id);
+        this.operations?.delete(message.id);
+        operation?.stop();
+        return;
+      }
+      default:
+        this.socket.close(CloseCode.BadRequest, `Unexpected message of type ${message.type} received`);
+    }
+  }
+
+  private async connect(params: Record<string, unknown> | null | undefined): Promise<void> {
+    const raw = params?.['authorization'];
+    let principal: Principal | null = null;
+    if (typeof raw === 'string' && raw !== '') {
+      try {
+        principal = await authenticate(this.shared.deps.authenticator, raw);
+      } catch {
+        principal = null;
+      }
+    }
+    if (this.closed) return;
+    if (!principal) {
+      this.socket.close(CloseCode.Forbidden, 'Forbidden');
+      return;
+    }
+    if (!this.shared.admit(principal, this)) return;
+    this.principal = principal;
+    this.send({ type: MessageType.ConnectionAck });
+  }
+
+  private subscribe(id: string, payload: SubscribePayload): void {
+    if (!this.principal) {
+      this.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+      return;
+    }
+    const operations = (this.operations ??= new Map());
+    if (operations.has(id)) {
+      this.socket.close(CloseCode.SubscriberAlreadyExists, `Subscriber for ${id} already exists`);
+      return;
+    }
+    const max = this.shared.deps.config.ws.maxSubscriptionsPerConnection;
+    if (operations.size >= max) {
+      const error = new GraphQLError(`Too many subscriptions on this connection (max ${max})`, {
+        extensions: { code: 'RATE_LIMITED' },
+      });
+      this.send({ id, type: MessageType.Error, payload: [error.toJSON()] });
+      return;
+    }
+    // Reserved while it starts: a `complete` meanwhile, or the socket closing, cancels it.
+    operations.set(id, null);
+    void this.shared.runner.start(this, this.principal, id, payload).then((operation) => {
+      if (!operation) return;
+      if (!this.wants(id)) return operation.stop();
+      operations.set(id, operation);
+      operation.pull();
+    });
+  }
+
+  /** Pings, or closes a socket that did not answer the previous ping. */
+  heartbeat(): void {
+    if (this.awaitingPong) {
+      this.socket.terminate();
+      return;
+    }
+    this.awaitingPong = true;
+    this.socket.ping();
+  }
+
+  private internalError(error: unknown): void {
+    this.shared.deps.logger.error({ err: error }, 'websocket error');
+    const reason = this.shared.production || !(error instanceof Error) ? 'Internal server error' : error.message.slice(0, 100);
+    this.socket.close(CloseCode.InternalServerError, reason);
+  }
+
+  private clearInitTimer(): void {
+    if (this.initTimer) clearTimeout(this.initTimer);
+    this.initTimer = null;
+  }
+
+  private onClose(): void {
+    this.closed = true;
+    this.clearInitTimer();
+    const operations = this.operations;
+    this.operations = null;
+    for (const operation of operations?.values() ?? []) operation?.stop();
+    if (this.principal) this.shared.release(this.principal, this);
+    this.shared.closed(this);
+  }
+}
+
+export function attachWebSocket(deps: AppDeps, httpServer: Server, graphqlPath: string, runner: OperationRunner) {
   const { config } = deps;
-  const wss = new WebSocketServer({ server: httpServer, path: yoga.graphqlEndpoint, maxPayload: config.maxBodyBytes });
-  const byKey = new Map<string, Set<WebSocket>>();
-  const schema = yoga.getEnveloped().schema;
-  const parseOperation = createOperationParser(schema, config.graphql);
-  const production = config.env === 'production';
+  const wss = new WebSocketServer({
+    server: httpServer,
+    path: graphqlPath,
+    maxPayload: config.maxBodyBytes,
+    handleProtocols: (protocols) => handleProtocols(protocols),
+  });
+  const connections = new Set<Connection>();
+  const byKey = new Map<string, Set<Connection>>();
   const perTenant = new Map<string, number>();
 
-  const stopListening = deps.authenticator.onRevoke((keyId) => {
-    for (const socket of byKey.get(keyId) ?? []) socket.close(CLOSE_KEY_REVOKED, 'API key revoked');
+  const shared: Shared = {
+    deps,
+    runner,
+    production: config.env === 'production',
+    admit(principal, connection) {
+      if (principal.kind !== 'tenant') return true;
+      const open = perTenant.get(principal.tenantId) ?? 0;
+      const max = config.ws.maxConnectionsPerTenant;
+      if (open >= max) {
+        connection.socket.close(CLOSE_TOO_MANY_CONNECTIONS, `Too many connections for this tenant (max ${max})`);
+        return false;
+      }
+      perTenant.set(principal.tenantId, open + 1);
+      let sockets = byKey.get(principal.keyId);
+      if (!sockets) byKey.set(principal.keyId, (sockets = new Set()));
+      sockets.add(connection);
+      return true;
+    },
+    release(principal, connection) {
+      if (principal.kind !== 'tenant') return;
+      const sockets = byKey.get(principal.keyId);
+      if (sockets?.delete(connection) && sockets.size === 0) byKey.delete(principal.keyId);
+      const left = (perTenant.get(principal.tenantId) ?? 1) - 1;
+      if (left <= 0) perTenant.delete(principal.tenantId);
+      else perTenant.set(principal.tenantId, left);
+    },
+    closed(connection) {
+      connections.delete(connection);
+    },
+  };
+
+  wss.on('connection', (socket) => {
+    if (socket.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) {
+      socket.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
+      return;
+    }
+    connections.add(new Connection(shared, socket));
   });
 
-  const disposable = useServer<Record<string, unknown>, ConnectionExtra>(
-    {
-      onNext: (_ctx, _id, _payload, _args, result) => maskResult(result, production),
-      // Errors thrown while iterating a subscription's source arrive here, not in onNext.
-      onError: (_ctx, _id, _payload, errors) => maskErrors(errors, production).map((e) => e.toJSON()),
-      onConnect: async (ctx) => {
-        const raw = ctx.connectionParams?.['authorization'];
-        if (typeof raw !== 'string' || raw === '') return false;
-        let principal: Principal | null;
-        try {
-          principal = await authenticate(deps.authenticator, raw);
-        } catch {
-          return false;
-        }
-        if (!principal) return false;
-        const socket = ctx.extra.socket;
-        if (principal.kind === 'tenant') {
-          const open = perTenant.get(principal.tenantId) ?? 0;
-          if (open >= config.ws.maxConnectionsPerTenant) {
-            socket.close(CLOSE_TOO_MANY_CONNECTIONS, `Too many connections for this tenant (max ${config.ws.maxConnectionsPerTenant})`);
-            return false;
-          }
-          perTenant.set(principal.tenantId, open + 1);
-          const keyId = principal.keyId;
-          const sockets = byKey.get(keyId) ?? new Set<WebSocket>();
-          sockets.add(socket);
-          byKey.set(keyId, sockets);
-          socket.once('close', () => {
-            sockets.delete(socket);
-            if (sockets.size === 0) byKey.delete(keyId);
-            const left = (perTenant.get(principal.tenantId) ?? 1) - 1;
-            if (left <= 0) perTenant.delete(principal.tenantId);
-            else perTenant.set(principal.tenantId, left);
-          });
-        }
-        ctx.extra.principal = principal;
-        ctx.extra.context = buildContext(deps, principal);
-        // graphql-ws keeps the upgrade request for the connection's lifetime;
-        // nothing here needs it after authentication, and it is kilobytes.
-        (ctx.extra as { request?: unknown }).request = undefined;
-        return true;
-      },
-      onSubscribe: async (ctx, _id, payload) => {
-        // The new subscription is already counted in ctx.subscriptions.
-        if (Object.keys(ctx.subscriptions).length > config.ws.maxSubscriptionsPerConnection) {
-          return [
-            new GraphQLError(`Too many subscriptions on this connection (max ${config.ws.maxSubscriptionsPerConnection})`, {
-              extensions: { code: 'RATE_LIMITED' },
-            }),
-          ];
-        }
-        const document = parseOperation(payload.query);
-        if (Array.isArray(document)) return document;
-        return {
-          schema,
-          operationName: payload.operationName,
-          document: document as DocumentNode,
-          variableValues: payload.variables,
-          contextValue: ctx.extra.context,
-        };
-      },
-    },
-    wss,
-    config.ws.keepAliveMs,
-  );
+  const stopListening = deps.authenticator.onRevoke((keyId) => {
+    for (const connection of byKey.get(keyId) ?? []) connection.socket.close(CLOSE_KEY_REVOKED, 'API key revoked');
+  });
+
+  // One timer pings every socket; one that missed the previous ping is closed.
+  const heartbeat =
+    config.ws.keepAliveMs > 0
+      ? setInterval(() => {
+          for (const connection of connections) connection.heartbeat();
+        }, config.ws.keepAliveMs).unref()
+      : null;
 
   return {
     wss,
     /** Closes every socket with 1001 (going away) and stops accepting new ones. */
     async close(): Promise<void> {
       stopListening();
+      if (heartbeat) clearInterval(heartbeat);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
-      await disposable.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
