@@ -2,6 +2,7 @@
 // over stdin/stdout, a clock with sub-millisecond resolution that agrees
 // across processes, and the process's own CPU and event-loop figures.
 import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /**
@@ -70,4 +71,26 @@ export function processMeter(): { mark(): void; read(): ProcessStats } {
 export function fullGc(): void {
   globalThis.gc?.();
   globalThis.gc?.();
+}
+
+/** This process's VmRSS, in KiB. */
+export function ownRssKiB(): number {
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
+}
+
+/**
+ * After a full GC, V8 returns the pages it freed to the system in the
+ * background, over a few seconds: an RSS read at once still counts them, by
+ * tens of MiB after a busy phase. Waits until RSS has moved less than
+ * 256 KiB over the last second (at most `maxMs`); returns the wait.
+ */
+export async function settleRss(maxMs = 8000): Promise<number> {
+  const started = Date.now();
+  const readings: number[] = [ownRssKiB()];
+  while (Date.now() - started < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    readings.push(ownRssKiB());
+    if (readings.length > 5 && Math.abs(readings.at(-1)! - readings.at(-6)!) < 256) break;
+  }
+  return Date.now() - started;
 }

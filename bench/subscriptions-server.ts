@@ -16,7 +16,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { commands, fullGc, processMeter, reply, wallNow } from './jsonl.ts';
+import { commands, fullGc, ownRssKiB, processMeter, reply, settleRss, wallNow } from './jsonl.ts';
 
 export type ServerSettings =
   | { kind: 'gateway'; n: number; databaseUrl: string; poolSize: number; keepAliveMs: number; maxConnections: number }
@@ -187,10 +187,28 @@ const runner = settings.kind === 'gateway' ? await gatewayRunner(settings) : awa
 
 for await (const command of commands()) {
   if (command.cmd === 'gc') {
+    // The heap right after a full GC; RSS once the freed pages have gone back.
     fullGc();
     const memory = process.memoryUsage();
-    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((space) => [space.space_name, space.space_size]));
-    reply({ type: 'gc', heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, external: memory.external, spaces });
+    const settledMs = await settleRss();
+    const spaces = v8.getHeapSpaceStatistics();
+    const young = spaces
+      .filter((space) => space.space_name === 'new_space' || space.space_name === 'new_large_object_space')
+      .reduce((sum, space) => sum + space.physical_space_size, 0);
+    reply({
+      type: 'gc',
+      settledMs,
+      rssKiB: ownRssKiB(),
+      youngKiB: young / 1024,
+      heapUsed: memory.heapUsed,
+      heapTotal: memory.heapTotal,
+      external: memory.external,
+      spaces: Object.fromEntries(spaces.map((space) => [space.space_name, space.physical_space_size])),
+    });
+  } else if (command.cmd === 'snapshot') {
+    // For looking into where the memory goes (Chrome DevTools, Memory tab).
+    fullGc();
+    reply({ type: 'snapshot', file: v8.writeHeapSnapshot(String(command['file'])) });
   } else if (command.cmd === 'mark') {
     meter.mark();
     reply({ type: 'marked' });

@@ -32,7 +32,15 @@ const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 300);
  * ready, a quiet raw server grows it while the clients connect, and that
  * one-off growth is not memory per connection.
  */
-const SERVER_FLAGS = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16'];
+const SERVER_FLAGS = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16', '--no-flush-bytecode'];
+/**
+ * glibc keeps memory that native code (PostgreSQL driver, Prisma's engine)
+ * freed, in per-thread arenas, and gives it back at moments of its own: in the
+ * gateway that moved RSS by ±25 MiB between two readings, as much as 5,000
+ * connections weigh. One arena that returns what is freed makes RSS follow
+ * what is live; both servers run with it.
+ */
+const SERVER_ENV = { MALLOC_ARENA_MAX: '1', MALLOC_TRIM_THRESHOLD_: '65536', MALLOC_MMAP_THRESHOLD_: '65536' };
 const TARGET_P99_MS = 250;
 const TARGET_P99_AT = 5000;
 const TARGET_RSS_RATIO = 2;
@@ -51,12 +59,12 @@ class Child {
   readonly exit: Promise<number | null>;
   private readonly script: string;
 
-  constructor(script: string, nodeFlags: string[], args: string[], fdLimit: number, stdinFirst?: unknown) {
+  constructor(script: string, nodeFlags: string[], args: string[], fdLimit: number, options: { stdinFirst?: unknown; env?: Record<string, string> } = {}) {
     // `exec` keeps the pid, so /proc/<pid> is node's; ulimit raises the fd limit if allowed.
     this.proc = spawn(
       'sh',
       ['-c', `ulimit -n ${fdLimit} 2>/dev/null; exec "$0" "$@"`, process.execPath, ...nodeFlags, '--import', 'tsx', script, ...args],
-      { stdio: ['pipe', 'pipe', 'inherit'] },
+      { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...options.env } },
     );
     this.script = script;
     children.add(this);
@@ -73,7 +81,7 @@ class Child {
       this.inbox.push(JSON.parse(line) as Message);
       this.waiter?.();
     });
-    if (stdinFirst !== undefined) this.send(stdinFirst);
+    if (options.stdinFirst !== undefined) this.send(options.stdinFirst);
   }
 
   get pid(): number {
@@ -107,11 +115,6 @@ class Child {
   async request<T>(command: { cmd: string } & Record<string, unknown>, type: string, timeoutMs = 60_000): Promise<Message & T> {
     this.send(command);
     return this.expect<T>(type, timeoutMs);
-  }
-
-  /** VmRSS, in KiB. */
-  rssKiB(): number {
-    return procField(`/proc/${this.pid}/status`, /^VmRSS:\s+(\d+) kB/m);
   }
 
   /** Soft limit on open files, as the process has it. */
@@ -221,8 +224,13 @@ interface RunResult {
   connPerSec: number;
   /** (RSS after all N - RSS before any) / N, KiB. */
   rssPerConnKiB: number;
-  /** Least-squares slope of RSS over the connection count (readings at 0, N/4, N/2, 3N/4, N): the cost of one more connection. */
+  /**
+   * Least-squares slope of RSS over the connection count (readings at 0,
+   * N/4, N/2, 3N/4, N): the cost of one more connection. RSS here leaves out
+   * V8's young generation (see memory() in run()); rssWithYoungSlopeKiB keeps it.
+   */
   rssSlopeKiB: number;
+  rssWithYoungSlopeKiB: number;
   heapSlopeKiB: number;
   rssBeforeMiB: number;
   delivered: number;
@@ -245,6 +253,11 @@ interface SubscribedReply {
   stats: ProcessStats;
 }
 interface GcReply {
+  /** How long RSS took to settle after the GC (jsonl.ts, settleRss). */
+  settledMs: number;
+  /** VmRSS once settled, and the resident part of it that is V8's young generation. */
+  rssKiB: number;
+  youngKiB: number;
   heapUsed: number;
   heapTotal: number;
   external: number;
@@ -286,11 +299,11 @@ async function run(
   burstCommand: Record<string, unknown>,
 ): Promise<RunResult> {
   const fds = Math.max(currentFdLimit(), n + WARM + 1024);
-  const srv = new Child('bench/subscriptions-server.ts', SERVER_FLAGS, [JSON.stringify(server)], fds);
+  const srv = new Child('bench/subscriptions-server.ts', SERVER_FLAGS, [JSON.stringify(server)], fds, { env: SERVER_ENV });
   let cli: Child | null = null;
   try {
     const ready = await srv.expect<Record<string, unknown>>('ready', 120_000);
-    cli = new Child('bench/ws-clients.ts', [], [], fds, client(ready));
+    cli = new Child('bench/ws-clients.ts', [], [], fds, { stdinFirst: client(ready) });
     for (const [who, child] of [['server', srv], ['clients', cli]] as const) {
       if (child.fdLimit() < n + WARM + 64) throw new Error(`${who} may open only ${child.fdLimit()} files, ${n} connections need more`);
     }
@@ -300,7 +313,10 @@ async function run(
     // after each quarter of N; connection rate is over the four quarters.
     const memory = async (connections: number) => {
       const gc = await srv.request<GcReply>({ cmd: 'gc' }, 'gc');
-      return { connections, rss: srv.rssKiB(), heap: gc.heapUsed / 1024, gc };
+      // The young generation's pages (up to 2 x 16 MiB semi-spaces) are
+      // resident or not depending on what ran last, not on the connections,
+      // which after a full GC all live in the old generation: left out.
+      return { connections, rss: gc.rssKiB - gc.youngKiB, rssWithYoung: gc.rssKiB, heap: gc.heapUsed / 1024, gc };
     };
     const readings = [await memory(0)];
     const phases: (Message & SubscribedReply)[] = [];
@@ -319,7 +335,7 @@ async function run(
     const after = readings[readings.length - 1]!;
     if (process.env.BENCH_VERBOSE) {
       for (const m of readings) {
-        console.log(`    [${server.kind} N=${n} at ${m.connections}] rss=${(m.rss / 1024).toFixed(1)} MiB heapUsed=${(m.heap / 1024).toFixed(1)} heapTotal=${(m.gc.heapTotal / 2 ** 20).toFixed(1)} external=${(m.gc.external / 2 ** 20).toFixed(1)} spaces=${JSON.stringify(Object.fromEntries(Object.entries(m.gc.spaces).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])))}`);
+        console.log(`    [${server.kind} N=${n} at ${m.connections}] rss=${(m.rssWithYoung / 1024).toFixed(1)} MiB (young ${(m.gc.youngKiB / 1024).toFixed(1)}, settled in ${m.gc.settledMs} ms) heapUsed=${(m.heap / 1024).toFixed(1)} heapTotal=${(m.gc.heapTotal / 2 ** 20).toFixed(1)} external=${(m.gc.external / 2 ** 20).toFixed(1)} spaces=${JSON.stringify(Object.fromEntries(Object.entries(m.gc.spaces).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])))}`);
       }
     }
     const subscribed = {
@@ -364,6 +380,7 @@ async function run(
       connPerSec: connected / subscribed.seconds,
       rssPerConnKiB: (after.rss - before.rss) / connected,
       rssSlopeKiB: slope(readings.map((m) => [m.connections, m.rss])),
+      rssWithYoungSlopeKiB: slope(readings.map((m) => [m.connections, m.rssWithYoung])),
       heapSlopeKiB: slope(readings.map((m) => [m.connections, m.heap])),
       rssBeforeMiB: before.rss / 1024,
       delivered: latencies.length,
@@ -394,7 +411,7 @@ const [portLow, portHigh] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range
 
 console.log(`bench:subscriptions  node ${process.version}  cpus=${os.cpus().length}  mem=${(os.totalmem() / 2 ** 30).toFixed(1)} GiB  ulimit -n: soft ${fdSoft} hard ${fdHard} (children run with ulimit -n max(soft, N+${WARM + 1024}))`);
 console.log(`  sizes=${SIZES.join(',')} rounds=${ROUNDS} db pool=${POOL} connect window=${WINDOW} warm-up=${WARM} gateway WS_KEEPALIVE_MS=${KEEPALIVE_MS} ephemeral ports=${portHigh - portLow + 1} load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-console.log(`  servers: node ${SERVER_FLAGS.join(' ')}; RSS from /proc/<pid>/status after a full GC`);
+console.log(`  servers: ${Object.entries(SERVER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${SERVER_FLAGS.join(' ')}; RSS: VmRSS after a full GC, once freed pages are returned, less V8's young generation`);
 
 const database = await benchDatabase();
 const results = new Map<number, { gateway: RunResult; raw: RunResult } | string>();
@@ -508,6 +525,7 @@ for (const [n, result] of results) {
   console.log(row('connections/s', fmt(g.connPerSec), fmt(r.connPerSec), f2(g.connPerSec / r.connPerSec)));
   console.log(row('RSS/connection (KiB, slope)', f1(g.rssSlopeKiB), f1(r.rssSlopeKiB), f2(g.rssSlopeKiB / r.rssSlopeKiB)));
   console.log(row('  (RSS all - RSS none) / N (KiB)', f1(g.rssPerConnKiB), f1(r.rssPerConnKiB), f2(g.rssPerConnKiB / r.rssPerConnKiB)));
+  console.log(row('  with the young generation (slope)', f1(g.rssWithYoungSlopeKiB), f1(r.rssWithYoungSlopeKiB), f2(g.rssWithYoungSlopeKiB / r.rssWithYoungSlopeKiB)));
   console.log(row('JS heap/connection (KiB, slope)', f1(g.heapSlopeKiB), f1(r.heapSlopeKiB), f2(g.heapSlopeKiB / r.heapSlopeKiB)));
   console.log(row('server RSS before clients (MiB)', f1(g.rssBeforeMiB), f1(r.rssBeforeMiB), ''));
   console.log(row('subscribed / delivered', `${g.subscribed}/${g.delivered}`, `${r.subscribed}/${r.delivered}`, ''));
