@@ -127,7 +127,7 @@ export abstract class Feed<E, T> implements AsyncIterableIterator<T>, Sink<E> {
    * An idle subscription then holds no promise (server/ws-operations.ts).
    */
   wakeWhenReady(waker: Waker): boolean {
-    if (this.queue?.length || this.finished || this.failure !== null) return false;
+    if (this.queue || this.finished || this.failure !== null) return false;
     this.waker = waker;
     return true;
   }
@@ -155,8 +155,13 @@ export abstract class Feed<E, T> implements AsyncIterableIterator<T>, Sink<E> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    const value = this.queue?.shift();
-    if (value !== undefined) return Promise.resolve({ done: false, value });
+    const queue = this.queue;
+    if (queue) {
+      const value = queue.shift()!;
+      // An emptied array keeps its capacity: dropped, since most feeds are idle most of the time.
+      if (queue.length === 0) this.queue = null;
+      return Promise.resolve({ done: false, value });
+    }
     if (this.failure !== null) {
       const failure = this.failure;
       this.failure = null;
@@ -189,9 +194,10 @@ export abstract class Feed<E, T> implements AsyncIterableIterator<T>, Sink<E> {
  * drops whatever is not newer. Ends after a terminal status.
  */
 export class TaskFeed extends Feed<Task, Task> {
-  /** Null until start(): events meanwhile wait, unfiltered, in `early`. */
   private last: Task['status'] | null = null;
-  private early: Task[] | null = [];
+  private started = false;
+  /** Events before start(), unfiltered. */
+  private early: Task[] | null = null;
 
   constructor(
     routes: Routes<Task>,
@@ -206,14 +212,15 @@ export class TaskFeed extends Feed<Task, Task> {
   protected accept(task: Task): void {
     // Routed by task id; the tenant check is a second lock on isolation.
     if (task.tenantId !== this.tenantId) return;
-    if (this.early) this.early.push(task);
-    else this.follow(task);
+    if (this.started) this.follow(task);
+    else (this.early ??= []).push(task);
   }
 
   /** The task as just read (it belongs to the subscriber's tenant). */
   start(current: Task): this {
     const early = this.early ?? [];
     this.early = null;
+    this.started = true;
     this.follow(current);
     for (const task of early) this.follow(task);
     return this;

@@ -71,7 +71,8 @@ class Connection {
     socket.on('pong', () => (this.awaitingPong = false));
     // `on`, not `once`: a socket closes once, and once() costs a wrapper per socket.
     socket.on('close', () => this.onClose());
-    socket.on('error', (error) => this.internalError(error));
+    // ws closes the socket itself after an error (bad frame, payload too large, reset).
+    socket.on('error', (error) => shared.deps.logger.warn({ err: error }, 'websocket error'));
   }
 
   send(message: Message, sent?: () => void): void {
@@ -140,8 +141,9 @@ class Connection {
     if (typeof raw === 'string' && raw !== '') {
       try {
         principal = await authenticate(this.shared.deps.authenticator, raw);
-      } catch {
-        principal = null;
+      } catch (error) {
+        // A bad key is refused (4403, below); an outage is ours (4500, the client may retry).
+        if (!(error instanceof GraphQLError && error.extensions['code'] === 'UNAUTHENTICATED')) throw error;
       }
     }
     if (this.closed) return;
@@ -193,7 +195,7 @@ class Connection {
   }
 
   private internalError(error: unknown): void {
-    this.shared.deps.logger.error({ err: error }, 'websocket error');
+    this.shared.deps.logger.error({ err: error }, 'websocket internal error');
     const reason = this.shared.production || !(error instanceof Error) ? 'Internal server error' : error.message.slice(0, 100);
     this.socket.close(CloseCode.InternalServerError, reason);
   }

@@ -127,20 +127,20 @@ export class OperationRunner {
    * returns it (not yet pulling). Errors are reported on the channel.
    */
   async start(channel: OperationChannel, principal: Principal, id: string, payload: SubscribePayload): Promise<Operation | null> {
-    const document = this.parse(payload.query);
-    if (!('kind' in document)) {
-      channel.failed(id, document);
-      return null;
-    }
-    const operationName = payload.operationName ?? undefined;
-    const variableValues = payload.variables ?? undefined;
-    const operation = getOperationAST(document, operationName);
-    if (!operation) {
-      channel.failed(id, [new GraphQLError('Unable to identify operation')]);
-      return null;
-    }
-    const args: ExecutionArgs = { schema: this.schema, document, operationName, variableValues, contextValue: this.context(principal) };
     try {
+      const document = this.parse(payload.query);
+      if (!('kind' in document)) {
+        channel.failed(id, document);
+        return null;
+      }
+      const operationName = payload.operationName ?? undefined;
+      const variableValues = payload.variables ?? undefined;
+      const operation = getOperationAST(document, operationName);
+      if (!operation) {
+        channel.failed(id, [new GraphQLError('Unable to identify operation')]);
+        return null;
+      }
+      const args: ExecutionArgs = { schema: this.schema, document, operationName, variableValues, contextValue: this.context(principal) };
       if (operation.operation !== 'subscription') {
         const result = await execute(args);
         if (channel.wants(id)) {
@@ -160,6 +160,7 @@ export class OperationRunner {
       }
       return new LiveOperation(this, channel, principal, id, source[Symbol.asyncIterator](), document, operationName, variableValues);
     } catch (error) {
+      // Unexpected (masked in production): this operation fails, the connection stays.
       channel.failed(id, [asGraphQLError(error)]);
       return null;
     }
