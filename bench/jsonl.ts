@@ -83,9 +83,9 @@ export function fullGc(): void {
   v8.setFlagsFromString('--no-compact-on-every-full-gc');
 }
 
-/** This process's VmRSS, in KiB. */
-export function ownRssKiB(): number {
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
+/** This process's VmRSS (or another line of /proc/self/status: RssAnon, RssFile), in KiB. */
+export function ownRssKiB(field: 'VmRSS' | 'RssAnon' | 'RssFile' = 'VmRSS'): number {
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? NaN);
 }
 
 /**

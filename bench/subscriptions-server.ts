@@ -16,6 +16,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import v8 from 'node:v8';
 import { WebSocketServer, type WebSocket } from 'ws';
+import type { Task } from '../src/generated/prisma/client.ts';
 import { commands, fullGc, ownRssKiB, processMeter, reply, settleRss, wallNow } from './jsonl.ts';
 
 export type ServerSettings =
@@ -71,11 +72,14 @@ async function gatewayRunner(s: Extract<ServerSettings, { kind: 'gateway' }>): P
   const { secret } = await issueApiKey(db, { tenantId: tenant.id, name: 'bench' });
   // Settling SUCCESS only releases the in-flight slot (CHECK in_flight >= 0).
   await db.account.update({ where: { tenantId: tenant.id }, data: { inFlight: s.n } });
-  const ids = Array.from({ length: s.n }, () => randomUUID());
-  for (let from = 0; from < s.n; from += 2000) {
-    await db.task.createMany({
-      data: ids.slice(from, from + 2000).map((id, j) => ({
-        id,
+  // Created (and read back) 500 at a time: one big read would leave the
+  // database driver holding its buffers, tens of MiB, until some later moment
+  // of its own, in the middle of the memory readings.
+  const tasks: Task[] = [];
+  for (let from = 0; from < s.n; from += 500) {
+    const created = await db.task.createManyAndReturn({
+      data: Array.from({ length: Math.min(500, s.n - from) }, (_, j) => ({
+        id: randomUUID(),
         tenantId: tenant.id,
         model: 'TEXT_TO_IMAGE' as const,
         status: 'IN_PROGRESS' as const,
@@ -83,14 +87,13 @@ async function gatewayRunner(s: Extract<ServerSettings, { kind: 'gateway' }>): P
         requestHash: 'x',
         callbackToken: 'x',
         creditsCharged: 5,
-        upstreamTaskId: `bench-${from + j}-${id}`,
+        upstreamTaskId: `bench-${from + j}-${randomUUID()}`,
         submittedAt: new Date(),
       })),
     });
+    tasks.push(...created);
   }
-  const rows = await db.task.findMany({ where: { tenantId: tenant.id } });
-  const byId = new Map(rows.map((t) => [t.id, t]));
-  const tasks = ids.map((id) => byId.get(id)!);
+  const ids = tasks.map((task) => task.id);
 
   reply({
     type: 'ready',
@@ -199,6 +202,8 @@ for await (const command of commands()) {
       type: 'gc',
       settledMs,
       rssKiB: ownRssKiB(),
+      anonKiB: ownRssKiB('RssAnon'),
+      fileKiB: ownRssKiB('RssFile'),
       youngKiB: young / 1024,
       heapUsed: memory.heapUsed,
       heapTotal: memory.heapTotal,

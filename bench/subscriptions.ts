@@ -27,12 +27,16 @@ const KEEPALIVE_MS = Number(process.env.BENCH_WS_KEEPALIVE_MS ?? 12_000);
 /** Stop starting new sizes once the run is projected past this (seconds). */
 const BUDGET_S = Number(process.env.BENCH_BUDGET_S ?? 300);
 /**
- * Both servers run with the young generation at its usual full size (16 MiB
- * semi-spaces) from the start: the gateway has grown it by the time it is
- * ready, a quiet raw server grows it while the clients connect, and that
- * one-off growth is not memory per connection.
+ * Memory is read after a full compacting GC (jsonl.ts, fullGc), once RSS has
+ * settled. Both servers run with the young generation at its usual full size
+ * (16 MiB semi-spaces) from the start: the gateway has grown it by the time
+ * it is ready, a quiet raw server grows it while the clients connect, and
+ * that one-off growth is not memory per connection. They keep compiled
+ * bytecode, and run without V8's memory reducer, which otherwise gives back
+ * ~20 MiB of free pages at a moment of its own (seen between two readings in
+ * one round of three).
  */
-const SERVER_FLAGS = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16', '--no-flush-bytecode'];
+const SERVER_FLAGS = ['--expose-gc', '--min-semi-space-size=16', '--max-semi-space-size=16', '--no-flush-bytecode', '--no-memory-reducer'];
 /**
  * glibc keeps memory that native code (PostgreSQL driver, Prisma's engine)
  * freed, in per-thread arenas, and gives it back at moments of its own: in the
@@ -257,6 +261,8 @@ interface GcReply {
   settledMs: number;
   /** VmRSS once settled, and the resident part of it that is V8's young generation. */
   rssKiB: number;
+  anonKiB: number;
+  fileKiB: number;
   youngKiB: number;
   heapUsed: number;
   heapTotal: number;
@@ -335,7 +341,7 @@ async function run(
     const after = readings[readings.length - 1]!;
     if (process.env.BENCH_VERBOSE) {
       for (const m of readings) {
-        console.log(`    [${server.kind} N=${n} at ${m.connections}] rss=${(m.rssWithYoung / 1024).toFixed(1)} MiB (young ${(m.gc.youngKiB / 1024).toFixed(1)}, settled in ${m.gc.settledMs} ms) heapUsed=${(m.heap / 1024).toFixed(1)} heapTotal=${(m.gc.heapTotal / 2 ** 20).toFixed(1)} external=${(m.gc.external / 2 ** 20).toFixed(1)} spaces=${JSON.stringify(Object.fromEntries(Object.entries(m.gc.spaces).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])))}`);
+        console.log(`    [${server.kind} N=${n} at ${m.connections}] rss=${(m.rssWithYoung / 1024).toFixed(1)} MiB (anon ${(m.gc.anonKiB / 1024).toFixed(1)}, file ${(m.gc.fileKiB / 1024).toFixed(1)}, young ${(m.gc.youngKiB / 1024).toFixed(1)}, settled in ${m.gc.settledMs} ms) heapUsed=${(m.heap / 1024).toFixed(1)} heapTotal=${(m.gc.heapTotal / 2 ** 20).toFixed(1)} external=${(m.gc.external / 2 ** 20).toFixed(1)} spaces=${JSON.stringify(Object.fromEntries(Object.entries(m.gc.spaces).map(([k, v]) => [k, +(v / 2 ** 20).toFixed(1)])))}`);
       }
     }
     const subscribed = {
@@ -414,7 +420,7 @@ console.log(`  sizes=${SIZES.join(',')} rounds=${ROUNDS} db pool=${POOL} connect
 console.log(`  servers: ${Object.entries(SERVER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} node ${SERVER_FLAGS.join(' ')}; RSS: VmRSS after a full GC, once freed pages are returned, less V8's young generation`);
 
 const database = await benchDatabase();
-const results = new Map<number, { gateway: RunResult; raw: RunResult } | string>();
+const results = new Map<number, { gateway: RunResult; raw: RunResult; rounds: { gateway: RunResult[]; raw: RunResult[] } } | string>();
 try {
   for (const n of SIZES) {
     // Skip what this machine cannot do, and say why.
@@ -460,7 +466,7 @@ try {
       );
       console.log(`  N=${fmt(n)} round ${round + 1}/${ROUNDS} done (${((Date.now() - started) / 1000).toFixed(0)} s)`);
     }
-    results.set(n, { gateway: medianResult(gatewayRuns), raw: medianResult(rawRuns) });
+    results.set(n, { gateway: medianResult(gatewayRuns), raw: medianResult(rawRuns), rounds: { gateway: gatewayRuns, raw: rawRuns } });
   }
 } finally {
   killAll();
@@ -527,6 +533,11 @@ for (const [n, result] of results) {
   console.log(row('  (RSS all - RSS none) / N (KiB)', f1(g.rssPerConnKiB), f1(r.rssPerConnKiB), f2(g.rssPerConnKiB / r.rssPerConnKiB)));
   console.log(row('  with the young generation (slope)', f1(g.rssWithYoungSlopeKiB), f1(r.rssWithYoungSlopeKiB), f2(g.rssWithYoungSlopeKiB / r.rssWithYoungSlopeKiB)));
   console.log(row('JS heap/connection (KiB, slope)', f1(g.heapSlopeKiB), f1(r.heapSlopeKiB), f2(g.heapSlopeKiB / r.heapSlopeKiB)));
+  if (ROUNDS > 1) {
+    const each = (runs: RunResult[], pick: (r: RunResult) => number) => runs.map((x) => f1(pick(x))).join(', ');
+    console.log(`  each round, RSS/connection: gateway ${each(result.rounds.gateway, (x) => x.rssSlopeKiB)}; raw ${each(result.rounds.raw, (x) => x.rssSlopeKiB)}`);
+    console.log(`  each round, JS heap/connection: gateway ${each(result.rounds.gateway, (x) => x.heapSlopeKiB)}; raw ${each(result.rounds.raw, (x) => x.heapSlopeKiB)}`);
+  }
   console.log(row('server RSS before clients (MiB)', f1(g.rssBeforeMiB), f1(r.rssBeforeMiB), ''));
   console.log(row('subscribed / delivered', `${g.subscribed}/${g.delivered}`, `${r.subscribed}/${r.delivered}`, ''));
   console.log(row('from burst start p50 / p99 (ms)', `${f1(g.fromStartP50)}/${f1(g.fromStartP99)}`, `${f1(r.fromStartP50)}/${f1(r.fromStartP99)}`, ''));
