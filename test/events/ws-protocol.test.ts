@@ -78,6 +78,20 @@ describe('graphql-transport-ws close codes', () => {
     expect(await second.closed).toMatchObject({ code: 4409, reason: 'Subscriber for same already exists' });
   });
 
+  it('4500, not 4403, when the key cannot be checked (database down): clients retry that', async () => {
+    const t = await gw.createTenant('outage', 10); // its key is not in the authenticator's cache yet
+    await gw.deps.db.$executeRawUnsafe('ALTER TABLE api_key RENAME TO api_key_gone');
+    try {
+      const c = await open();
+      c.send({ type: 'connection_init', payload: { authorization: `Bearer ${t.key}` } });
+      expect(await c.closed).toMatchObject({ code: 4500 });
+    } finally {
+      await gw.deps.db.$executeRawUnsafe('ALTER TABLE api_key_gone RENAME TO api_key');
+    }
+    const ok = await acked(t.key);
+    ok.socket.close();
+  });
+
   it('4408 when connection_init does not come within 3 seconds', async () => {
     const c = await open();
     expect((await c.closed).code).toBe(4408);
