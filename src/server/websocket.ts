@@ -49,11 +49,20 @@ interface Shared {
   closed(connection: Connection): void;
 }
 
+/** An operation between `subscribe` and its start: one object per start, so a late start knows it was replaced. */
+interface Starting {
+  readonly starting: true;
+}
+
+function stop(entry: Operation | Starting | undefined): void {
+  if (entry && !('starting' in entry)) entry.stop();
+}
+
 /** One socket: the protocol's state machine and its running operations. */
 class Connection {
   private initialised = false;
   private principal: Principal | null = null;
-  private operations: Map<string, Operation | null> | null = null;
+  private operations: Map<string, Operation | Starting> | null = null;
   private initTimer: NodeJS.Timeout | null;
   private closed = false;
   /** A ping was sent and no pong has come back yet. */
@@ -125,9 +134,9 @@ class Connection {
         this.subscribe(message.id, message.payload);
         return;
       case MessageType.Complete: {
-        const operation = this.operations?.get(message.id);
+        const entry = this.operations?.get(message.id);
         this.operations?.delete(message.id);
-        operation?.stop();
+        stop(entry);
         return;
       }
       default:
@@ -174,11 +183,13 @@ class Connection {
       this.send({ id, type: MessageType.Error, payload: [error.toJSON()] });
       return;
     }
-    // Reserved while it starts: a `complete` meanwhile, or the socket closing, cancels it.
-    operations.set(id, null);
+    // Reserved while it starts: a `complete` meanwhile, or the socket closing,
+    // cancels it (and so does the id being completed and reused meanwhile).
+    const starting: Starting = { starting: true };
+    operations.set(id, starting);
     void this.shared.runner.start(this, this.principal, id, payload).then((operation) => {
       if (!operation) return;
-      if (!this.wants(id)) return operation.stop();
+      if (this.operations?.get(id) !== starting) return operation.stop();
       operations.set(id, operation);
       operation.pull();
     });
@@ -210,7 +221,7 @@ class Connection {
     this.clearInitTimer();
     const operations = this.operations;
     this.operations = null;
-    for (const operation of operations?.values() ?? []) operation?.stop();
+    for (const entry of operations?.values() ?? []) stop(entry);
     if (this.principal) this.shared.release(this.principal, this);
     this.shared.closed(this);
   }

@@ -175,6 +175,20 @@ describe('nothing held after a subscription ends', () => {
     await vi.waitFor(() => expect(gw.deps.live.size()).toBe(base));
   });
 
+  it('an id completed and reused while its first subscription was starting runs once', async () => {
+    const t = await gw.createTenant('reuse', 10);
+    const base = gw.deps.live.size();
+    const c = await acked(t.key);
+    c.send({ id: 'x', type: 'subscribe', payload: { query: 'subscription { tasksUpdated { id } }' } });
+    c.send({ id: 'x', type: 'complete' });
+    c.send({ id: 'x', type: 'subscribe', payload: { query: 'subscription { balanceChanged { available } }' } });
+    await vi.waitFor(() => expect(gw.deps.live.size()).toBe(base + 1));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(gw.deps.live.size()).toBe(base + 1);
+    c.socket.close();
+    await vi.waitFor(() => expect(gw.deps.live.size()).toBe(base));
+  });
+
   it('an SSE client that goes away releases its feed', async () => {
     const t = await gw.createTenant('sse-release', 10);
     const base = gw.deps.live.size();
