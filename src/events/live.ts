@@ -234,16 +234,13 @@ export class TaskFeed extends Feed<Task, Task> {
   }
 }
 
-/** Every change to any task of one tenant, for `tasksUpdated`. */
-class TenantTasksFeed extends Feed<Task, Task> {
-  protected accept(task: Task): void {
-    this.offer(task);
-  }
-}
-
-/** One tick per ledger entry of one tenant, for `balanceChanged` (its resolver reads the balance). */
-class BalanceFeed extends Feed<BalanceEvent, BalanceEvent> {
-  protected accept(event: BalanceEvent): void {
+/**
+ * Every event routed to it, as it is: every change to any task of one tenant
+ * (`tasksUpdated`), or one tick per ledger entry of one tenant
+ * (`balanceChanged`, whose resolver reads the balance).
+ */
+class EveryEventFeed<E> extends Feed<E, E> {
+  protected accept(event: E): void {
     this.offer(event);
   }
 }
@@ -276,11 +273,11 @@ export class LiveHub {
   }
 
   followTenantTasks(tenantId: string, keyId: string | null): AsyncIterableIterator<Task> {
-    return new TenantTasksFeed(this.tenantTasks, tenantId, keyId, this);
+    return new EveryEventFeed(this.tenantTasks, tenantId, keyId, this);
   }
 
   followBalance(tenantId: string, keyId: string | null): AsyncIterableIterator<BalanceEvent> {
-    return new BalanceFeed(this.balances, tenantId, keyId, this);
+    return new EveryEventFeed(this.balances, tenantId, keyId, this);
   }
 
   /** Feeds still registered (each open subscription has one). */

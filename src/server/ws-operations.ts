@@ -251,8 +251,7 @@ class LiveOperation implements Operation, Waker {
   /** The source failed: `error`, as graphql-ws reports an iterator's failure. */
   private fail(error: unknown): void {
     if (this.stopped) return;
-    this.stopped = true;
-    void this.source.return?.();
+    this.stop();
     this.channel.failed(this.id, [asGraphQLError(error)]);
   }
 
