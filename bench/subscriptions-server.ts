@@ -3,8 +3,9 @@
 // and its connections. Two kinds, started the same way:
 //
 //   gateway: the whole gateway (startGateway), one tenant with an API key and
-//            N IN_PROGRESS tasks; `settle` ends them all (settleTask, then
-//            bus.taskChanged, as the poller and the callback route do).
+//            N IN_PROGRESS tasks; `settle` ends them all through the
+//            lifecycle's settle, as the poller does (the statement commits
+//            the task, the slot and its NOTIFY together).
 //   raw:     a plain `ws` WebSocketServer on an HTTP server; a client says
 //            {"i": n} once open and gets `ack` back; `broadcast` sends one
 //            payload to every client.
@@ -40,8 +41,8 @@ async function gatewayRunner(s: Extract<ServerSettings, { kind: 'gateway' }>): P
   const { createLogger } = await import('../src/logger.ts');
   const { createTenant } = await import('../src/tenants/service.ts');
   const { issueApiKey } = await import('../src/auth/api-keys.ts');
-  const { settleTask } = await import('../src/tasks/lifecycle.ts');
-  const { encodeGlobalId } = await import('../src/global-ids.ts');
+  const { settle } = await import('../src/tasks/lifecycle.ts');
+  const { encodeGlobalID: encodeGlobalId } = await import('@pothos/plugin-relay');
   const { runConcurrent } = await import('./lib.ts');
 
   const config = loadConfig({
@@ -109,15 +110,14 @@ async function gatewayRunner(s: Extract<ServerSettings, { kind: 'gateway' }>): P
       const t0 = wallNow();
       // All at once, as far as the pool allows: one settle transaction per connection.
       await runConcurrent(s.n, s.poolSize, async (i) => {
-        const ended = await settleTask(db, tasks[i]!, {
+        const ended = await settle(gateway.deps.store, tasks[i]!, {
           status: 'SUCCESS',
           resultUrls: [`https://cdn.example.com/bench/${i}.png`],
           consumedCredits: 5,
         });
         if (!ended) return;
-        // Committed; the stamp the client's receipt is measured against.
+        // Committed, its event with it; the stamp the client's receipt is measured against.
         at[i] = wallNow();
-        gateway.deps.bus.taskChanged(ended);
         done++;
       });
       return { t0, t1: wallNow(), at, done };

@@ -514,7 +514,7 @@ const cpuLine = (x: RunResult) => {
 
 console.log('');
 console.log('Latency = receipt in the client process - the server-side stamp of that same connection\'s event:');
-console.log('  gateway: settleTask(...) resolved (committed), just before bus.taskChanged(task); raw: just before ws.send(payload).');
+console.log('  gateway: settle(...) resolved (committed, its NOTIFY with it); raw: just before ws.send(payload).');
 console.log('  Both stamps are CLOCK_MONOTONIC (process.hrtime), one clock for all processes on this machine.');
 for (const [n, result] of results) {
   console.log('');
@@ -542,7 +542,7 @@ for (const [n, result] of results) {
   console.log(row('subscribed / delivered', `${g.subscribed}/${g.delivered}`, `${r.subscribed}/${r.delivered}`, ''));
   console.log(row('from burst start p50 / p99 (ms)', `${f1(g.fromStartP50)}/${f1(g.fromStartP99)}`, `${f1(r.fromStartP50)}/${f1(r.fromStartP99)}`, ''));
   console.log(row('burst: start to last receipt (ms)', f1(g.burstMs), f1(r.burstMs), ''));
-  console.log(`  settle burst: ${fmt((g.delivered / g.burstCpu.server.wallMs) * 1000)} settleTask/s (pool ${POOL}); raw broadcast loop ${f1(r.burstCpu.server.wallMs)} ms`);
+  console.log(`  settle burst: ${fmt((g.delivered / g.burstCpu.server.wallMs) * 1000)} settles/s (pool ${POOL}); raw broadcast loop ${f1(r.burstCpu.server.wallMs)} ms`);
   console.log('  CPU in % of one core, connecting (last quarter) | burst:');
   console.log(`    gateway run: ${cpuLine(g)}`);
   console.log(`    raw run:     ${cpuLine(r)}`);

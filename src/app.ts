@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { openDatabase } from './db/open.ts';
 import { createEventBus } from './events/bus.ts';
 import { LiveHub } from './events/live.ts';
+import type { Store } from './db/announce.ts';
 import { createWebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
@@ -15,7 +16,61 @@ import { createTaskPoller } from './tasks/poller.ts';
 import { createRateLimiter } from './tasks/rate-limit.ts';
 import { createRecovery } from './tasks/recovery.ts';
 import { ensureDemoTenant } from './tenants/demo.ts';
-import { startUpstream, type UpstreamRuntime } from './upstream/bootstrap.ts';
+import type { SimulatorOptions } from './simulator/options.ts';
+import { type SimulatorHandle, startSimulator } from './simulator/server.ts';
+import { createUpstreamClient, type UpstreamClient, type UpstreamEnv } from './upstream/index.ts';
+
+export interface UpstreamRuntime {
+  client: UpstreamClient;
+  /** Present when the simulator runs in-process (no UPSTREAM_API_KEY). */
+  simulator: SimulatorHandle | null;
+  /** The base URL the client talks to. */
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The upstream for `npm start`: a client for the real service when a key is
+ * configured, otherwise the simulator in-process and a client pointed at it,
+ * so a fresh checkout runs end to end with no account.
+ */
+export async function startUpstream(config: {
+  upstream: UpstreamEnv;
+  simulator: SimulatorOptions;
+  logger: Logger;
+}): Promise<UpstreamRuntime> {
+  const { upstream, logger } = config;
+  let simulator: SimulatorHandle | null = null;
+  let baseUrl = upstream.url;
+  let apiKey = upstream.apiKey;
+  if (apiKey === undefined) {
+    simulator = await startSimulator({ ...config.simulator, port: config.simulator.port ?? 0 });
+    baseUrl = simulator.url;
+    apiKey = simulator.apiKey;
+    logger.warn(
+      { url: simulator.url, seed: simulator.seed },
+      'UPSTREAM_API_KEY is not set: using the in-process Grok Imagine simulator, not the real service',
+    );
+  }
+  const client = createUpstreamClient({
+    baseUrl,
+    apiKey,
+    timeoutMs: upstream.timeoutMs,
+    maxConcurrency: upstream.maxConcurrency,
+    connections: upstream.connections,
+    retry: { deadlineMs: upstream.retryDeadlineMs },
+    logger: logger.child({ component: 'upstream' }),
+  });
+  return {
+    client,
+    simulator,
+    baseUrl,
+    async close() {
+      await client.close();
+      await simulator?.stop();
+    },
+  };
+}
 
 export interface Gateway {
   url: string;
@@ -30,9 +85,9 @@ export interface Gateway {
 }
 
 /**
- * Wires the gateway together: config → database (migrated) → upstream →
- * workers → HTTP + WebSocket server. main.ts calls this; tests call it
- * in-process. Cleanups run in reverse order of start.
+ * Wires the gateway together: config → database (migrated) → event bus →
+ * upstream (or the simulator) → workers → HTTP + WebSocket server. main.ts
+ * calls this; tests call it in-process. Cleanups run in reverse order of start.
  */
 export async function startGateway(
   config: Config,
@@ -55,10 +110,14 @@ export async function startGateway(
     if (database.applied.length > 0) logger.info({ migrations: database.applied }, 'migrations applied');
     const db = database.prisma;
 
+    // Every process hears every change (NOTIFY, or Redis with REDIS_URL).
+    const bus = createEventBus({ databaseUrl: database.url, redisUrl: config.redisUrl, logger });
+    cleanups.push(() => bus.close());
+    await bus.ready();
+    const store: Store = { db, announcer: bus.announcer };
+
     const upstream = options.upstream ?? (await startUpstream({ upstream: config.upstream, simulator: config.simulator, logger }));
     if (!options.upstream) cleanups.push(() => upstream.close());
-    const bus = createEventBus({ redisUrl: config.redisUrl, logger });
-    cleanups.push(() => bus.close());
 
     const ssrfPolicy = { allowHosts: config.webhooks.allowHosts };
     const webhooks = createWebhookDispatcher({
@@ -70,31 +129,40 @@ export async function startGateway(
       ...(config.webhooks.leaseMs ? { leaseMs: config.webhooks.leaseMs } : {}),
       ...(config.webhooks.retryScheduleMs ? { schedule: config.webhooks.retryScheduleMs } : {}),
     });
+    const stopWebhookKicks = bus.on('webhooks', () => webhooks.kick());
+    cleanups.push(async () => stopWebhookKicks());
     let baseUrl = config.publicUrl ?? '';
     const tasks: TaskDeps = {
-      db,
+      store,
       upstream: upstream.client,
-      bus,
       logger: logger.child({ component: 'tasks' }),
       settings: config.tasks,
       rateLimiter: createRateLimiter(config.tasks.ratePerMinute),
       ssrfPolicy,
       callbackBaseUrl: () => baseUrl,
-      onWebhooksEnqueued: () => webhooks.kick(),
     };
     const poller = createTaskPoller(tasks);
     const recovery = createRecovery(tasks);
 
     const admin = await resolveAdminToken(config.adminToken, config.dataDir);
     const authenticator = createAuthenticator({ db, logger, adminToken: admin.token, cacheTtlMs: config.authCacheTtlMs });
-    // Revocations made on other processes (through Redis) close sockets here too.
+    // Revocations made on any process close this process's sockets too.
     const stopRevocations = bus.on('keyRevoked', ({ keyId }) => authenticator.forget(keyId));
-    const live = new LiveHub(bus, (keyId) => authenticator.isRevoked(keyId));
+    const live = new LiveHub({
+      bus,
+      logger: logger.child({ component: 'live' }),
+      isRevoked: (keyId) => authenticator.isRevoked(keyId),
+      loadTasks: (ids) => db.task.findMany({ where: { id: { in: ids } } }),
+      loadBalances: async (tenantIds) =>
+        (await db.account.findMany({ where: { tenantId: { in: tenantIds } }, select: { tenantId: true, available: true, held: true } })).map(
+          (a) => ({ type: 'balance' as const, tenantId: a.tenantId!, available: a.available, held: a.held }),
+        ),
+    });
     cleanups.push(async () => {
       stopRevocations();
       live.close();
     });
-    const deps: AppDeps = { config, db, logger, authenticator, bus, live, tasks };
+    const deps: AppDeps = { config, db, store, logger, authenticator, live, tasks };
     const server = await startHttpServer(deps, schema, createCallbackRoute(tasks, (id) => poller.pollNow(id)));
     baseUrl ||= server.url;
 
@@ -106,7 +174,7 @@ export async function startGateway(
     }
     cleanups.push(() => server.close());
 
-    const demo = config.seedDemoTenant ? await ensureDemoTenant(db, config.dataDir) : null;
+    const demo = config.seedDemoTenant ? await ensureDemoTenant(store, config.dataDir) : null;
     return {
       url: server.url,
       graphqlUrl: `${server.url}/graphql`,

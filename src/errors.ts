@@ -1,19 +1,27 @@
 // Expected failures of the domain. Each carries a stable `code` that clients
 // switch on; the GraphQL layer exposes them as members of mutation result
-// unions (schema/errors.ts). Anything that is not a GatewayError is a bug or
-// an outage and is masked before it reaches a client.
+// unions (schema/errors.ts), or as top-level errors with `extensions.code`
+// (server/errors.ts). Anything else is a bug or an outage and is masked
+// before it reaches a client.
+import { PothosValidationError } from '@pothos/core';
 
 export abstract class GatewayError extends Error {
   abstract readonly code: string;
 }
 
-export class ValidationError extends GatewayError {
+/**
+ * Input the gateway will not take. It is the kind of error Pothos itself
+ * raises for input it cannot parse (a malformed global id, a bad cursor, a
+ * negative `first`), so every input failure, ours or Pothos's, is one
+ * `ValidationError` in the schema, with code VALIDATION.
+ */
+export class ValidationError extends PothosValidationError {
   readonly code = 'VALIDATION';
   constructor(
     message: string,
     readonly field?: string,
   ) {
-    super(message);
+    super(message, { extensions: { code: 'VALIDATION', ...(field ? { field } : {}) } });
     this.name = 'ValidationError';
   }
 }

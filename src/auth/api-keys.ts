@@ -1,22 +1,20 @@
+import { z } from 'zod';
+import { eventsArray, type Store } from '../db/announce.ts';
 import type { Db } from '../db/client.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import { sql } from '../db/sql.ts';
+import { NotFoundError } from '../errors.ts';
+import type { ApiKey } from '../generated/prisma/client.ts';
+import type { Authenticator } from './authenticator.ts';
 import { displayPrefix, generateSecret, hashSecret } from './secrets.ts';
 
-function assertKeyName(name: string | null | undefined): string | null {
-  if (name == null) return null;
-  if (name.length > 200) throw new ValidationError('name must be at most 200 characters', 'name');
-  return name;
-}
+/** A key's label, for humans. */
+export const keyName = z.string().max(200, 'must be at most 200 characters');
 
 /**
  * Issues a key for a tenant (or, with no tenant, an admin key). The secret is
  * returned here once and never again: only its hash is stored.
  */
-export async function issueApiKey(
-  db: Db,
-  input: { tenantId: string | null; name?: string | null },
-) {
-  const name = assertKeyName(input.name);
+export async function issueApiKey(db: Db, input: { tenantId: string | null; name?: string | null }) {
   const role = input.tenantId ? 'TENANT' : 'ADMIN';
   if (input.tenantId) {
     const tenant = await db.tenant.findUnique({ where: { id: input.tenantId }, select: { id: true } });
@@ -24,15 +22,33 @@ export async function issueApiKey(
   }
   const secret = generateSecret(role);
   const apiKey = await db.apiKey.create({
-    data: { role, tenantId: input.tenantId, name, prefix: displayPrefix(secret), hash: hashSecret(secret) },
+    data: { role, tenantId: input.tenantId, name: input.name ?? null, prefix: displayPrefix(secret), hash: hashSecret(secret) },
   });
   return { apiKey, secret };
 }
 
-/** Revokes a key; revoking a revoked key returns it unchanged. */
-export async function revokeApiKey(db: Db, id: string) {
+/**
+ * Revokes a key; revoking a revoked key returns it unchanged. The revocation
+ * is announced with its statement, so every process drops the key from its
+ * cache and closes its sockets; this one does at once.
+ */
+export async function revokeApiKey(deps: { store: Store; authenticator: Authenticator }, id: string): Promise<ApiKey> {
+  const { db, announcer } = deps.store;
+  const rows = await db.$queryRaw<(ApiKey & { announced: unknown })[]>(sql`
+    WITH k AS (
+      UPDATE api_key SET revoked_at = now() WHERE id = ${id}::uuid AND revoked_at IS NULL
+      RETURNING id, role::text AS role, tenant_id AS "tenantId", name, prefix, hash, created_at AS "createdAt",
+                last_used_at AS "lastUsedAt", revoked_at AS "revokedAt"
+    )
+    SELECT k.*, ${announcer.column(eventsArray([sql`jsonb_build_object('type', 'keyRevoked', 'keyId', k.id)`]))} AS announced FROM k`);
+  const revoked = rows[0];
+  if (revoked) {
+    announcer.committed(revoked.announced);
+    deps.authenticator.forget(revoked.id);
+    const { announced: _announced, ...key } = revoked;
+    return key;
+  }
   const key = await db.apiKey.findUnique({ where: { id } });
   if (!key) throw new NotFoundError('API key not found');
-  if (key.revokedAt) return key;
-  return db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+  return key;
 }

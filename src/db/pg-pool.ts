@@ -21,7 +21,37 @@ export class CharAsTextPool extends pg.Pool {
     // covers `pool.query` (which runs on a pooled client) and `pool.connect()`
     // clients (interactive transactions) alike.
     this.on('connect', reportCharAsText);
+    keepConnectionsOnRefusals(this);
   }
+}
+
+/**
+ * pg-pool's query() destroys its connection after any failed query. A
+ * statement PostgreSQL itself refused (a unique violation, a ledger guard:
+ * a DatabaseError, with a SQLSTATE) leaves the session idle and healthy;
+ * destroying it would cost a reconnect per refused request, churn that a
+ * tenant sending refused requests on purpose could drive. Only failures that
+ * are not the server's verdict (a broken socket, a timeout) end it.
+ */
+function keepConnectionsOnRefusals(pool: pg.Pool): void {
+  const original = pool.query.bind(pool) as AnyQuery;
+  const query: AnyQuery = (...args) => {
+    // Callback and Submittable forms keep pg-pool's own handling.
+    if (typeof args[args.length - 1] === 'function' || typeof (args[0] as { submit?: unknown })?.submit === 'function') {
+      return original(...args);
+    }
+    return pool.connect().then(async (client) => {
+      try {
+        const result = await (client.query as AnyQuery)(...args);
+        client.release();
+        return result;
+      } catch (error) {
+        client.release(error instanceof pg.DatabaseError ? undefined : (error as Error));
+        throw error;
+      }
+    });
+  };
+  Object.defineProperty(pool, 'query', { value: query, configurable: true, writable: true });
 }
 
 function reportCharAsText(client: pg.PoolClient): void {

@@ -1,283 +1,65 @@
-import { GraphQLError } from 'graphql';
+// The live hub of this process: one bus listener per kind of event, routing
+// each to the feeds (feeds.ts) of the subscriptions waiting for it, by task
+// id and by tenant id. Subscription resolvers (schema/subscriptions.ts)
+// create feeds here; WebSocket and SSE consume them through the one GraphQL
+// pipeline (server/yoga.ts).
+//
+// A task event carries the row without the columns that never change
+// (prompt, image URLs…). The hub completes it from an earlier read of the
+// same task: the subscriber's own read for `taskUpdated`, else one batched
+// read, remembered for the task's later events. Events are delivered in the
+// order they were committed, reads or not.
 import type { Task } from '../generated/prisma/client.ts';
-import type { BalanceEvent, EventBus } from './bus.ts';
-import { isNewer, isTerminal, reviveTask } from './task-snapshot.ts';
+import type { Logger } from '../logger.ts';
+import type { EventBus } from './bus.ts';
+import { mergeTask, type BalanceChange, type TaskChange, type UnchangingColumns } from './change-events.ts';
+import { EveryEventFeed, Routes, TaskFeed } from './feeds.ts';
 
-// What subscriptions read from. Each process listens to the bus once per
-// kind and routes every event to the feeds waiting for it, by task id or by
-// tenant id. A feed is a small AsyncIterator object (no generator, no
-// per-subscription bus listener or Redis channel): a subscription lives as
-// long as its socket, and one process holds thousands of them (README,
-// "bench:subscriptions"). Subscription resolvers return feeds; graphql-js
-// (SSE through Yoga) and the WebSocket server (server/websocket.ts) consume
-// them the same way.
+/** Characters of prompts and image URLs kept for tasks' next events; the oldest go first. */
+const REMEMBERED_CHARS = 8_000_000;
 
-/** Undelivered events one feed may hold before it fails (its consumer stopped reading). */
-export const MAX_BUFFERED_EVENTS = 1000;
-
-interface Sink<E> {
-  push(event: E): void;
+export interface LiveHubDeps {
+  bus: EventBus;
+  logger: Logger;
+  /** Whether an API key was revoked (its feeds end at their next event). */
+  isRevoked: (keyId: string) => boolean;
+  /** Reads tasks by id, in one query. */
+  loadTasks: (ids: string[]) => Promise<Task[]>;
+  /** Reads tenants' balances, for the resync after a lost connection. */
+  loadBalances: (tenantIds: string[]) => Promise<BalanceChange[]>;
 }
 
-/**
- * Feeds by routing key; a key with no feed left is removed. Most keys have
- * one feed (one subscriber per task), kept without a Set.
- */
-class Routes<E> {
-  private readonly feeds = new Map<string, Sink<E> | Set<Sink<E>>>();
-
-  add(key: string, feed: Sink<E>): void {
-    const current = this.feeds.get(key);
-    if (current === undefined) this.feeds.set(key, feed);
-    else if (current instanceof Set) current.add(feed);
-    else this.feeds.set(key, new Set([current, feed]));
-  }
-
-  remove(key: string, feed: Sink<E>): void {
-    const current = this.feeds.get(key);
-    if (current === feed) this.feeds.delete(key);
-    else if (current instanceof Set && current.delete(feed) && current.size === 0) this.feeds.delete(key);
-  }
-
-  emit(key: string, event: E): void {
-    const current = this.feeds.get(key);
-    if (current instanceof Set) for (const feed of current) feed.push(event);
-    else current?.push(event);
-  }
-
-  count(): number {
-    let n = 0;
-    for (const current of this.feeds.values()) n += current instanceof Set ? current.size : 1;
-    return n;
-  }
-}
-
-/** A consumer that would rather be told when a feed has something than keep a next() pending. */
-export interface Waker {
-  wake(): void;
-}
-
-const DONE: IteratorReturnResult<undefined> = { done: true, value: undefined };
-
-/**
- * One subscriber's events: registered on `routes` under `key` from creation
- * until it ends (its consumer calls return(), it reaches its last value, or
- * it fails). Events wait in a queue until the consumer asks for them.
- */
-export abstract class Feed<E, T> implements AsyncIterableIterator<T>, Sink<E> {
-  private queue: T[] | null = null;
-  private waiter: ((result: IteratorResult<T>) => void) | null = null;
-  private failWaiter: ((error: unknown) => void) | null = null;
-  private waker: Waker | null = null;
-  /** Set when no more values will be added; the queue still drains. */
-  private finished = false;
-  private failure: unknown = null;
-
-  constructor(
-    private readonly routes: Routes<E>,
-    private readonly key: string,
-    /** The API key behind the subscription: a revoked key's feeds end at their next event. */
-    private readonly keyId: string | null,
-    private readonly hub: LiveHub,
-  ) {
-    routes.add(key, this);
-  }
-
-  /** Turns an event into values for this subscriber (via offer), or ignores it. */
-  protected abstract accept(event: E): void;
-
-  push(event: E): void {
-    if (this.finished) return;
-    if (this.keyId !== null && this.hub.isRevoked(this.keyId)) return this.finish();
-    this.accept(event);
-  }
-
-  /** Queues a value for the consumer, or hands it over if one is waiting. */
-  protected offer(value: T): void {
-    if (this.finished) return;
-    const waiter = this.waiter;
-    if (waiter) {
-      this.waiter = this.failWaiter = null;
-      waiter({ done: false, value });
-      return;
-    }
-    const queue = (this.queue ??= []);
-    if (queue.length >= MAX_BUFFERED_EVENTS) {
-      this.fail(
-        new GraphQLError(`Subscription ended: more than ${MAX_BUFFERED_EVENTS} events were not read`, {
-          extensions: { code: 'SLOW_CONSUMER' },
-        }),
-      );
-      return;
-    }
-    queue.push(value);
-    this.wake();
-  }
-
-  private wake(): void {
-    const waker = this.waker;
-    this.waker = null;
-    waker?.wake();
-  }
-
-  /**
-   * Instead of a pending next(): calls `waker.wake()` once next() has
-   * something to return (a value, the end, or a failure), and returns true;
-   * returns false, and registers nothing, when it has something already.
-   * An idle subscription then holds no promise (server/ws-operations.ts).
-   */
-  wakeWhenReady(waker: Waker): boolean {
-    if (this.queue || this.finished || this.failure !== null) return false;
-    this.waker = waker;
-    return true;
-  }
-
-  /** No more values: the consumer gets what is queued, then the end. */
-  protected finish(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.routes.remove(this.key, this);
-    const waiter = this.waiter;
-    this.waiter = this.failWaiter = null;
-    waiter?.(DONE);
-    this.wake();
-  }
-
-  private fail(error: unknown): void {
-    if (this.finished) return;
-    const failWaiter = this.failWaiter;
-    this.waiter = this.failWaiter = null;
-    this.queue = null;
-    // Kept for the next next() (a waker's, if finish() wakes one), unless one is pending.
-    if (!failWaiter) this.failure = error;
-    this.finish();
-    failWaiter?.(error);
-  }
-
-  next(): Promise<IteratorResult<T>> {
-    const queue = this.queue;
-    if (queue) {
-      const value = queue.shift()!;
-      // An emptied array keeps its capacity: dropped, since most feeds are idle most of the time.
-      if (queue.length === 0) this.queue = null;
-      return Promise.resolve({ done: false, value });
-    }
-    if (this.failure !== null) {
-      const failure = this.failure;
-      this.failure = null;
-      return Promise.reject(failure);
-    }
-    if (this.finished) return Promise.resolve(DONE);
-    if (this.waiter) return Promise.reject(new Error('next() called again before the previous call settled'));
-    return new Promise((resolve, reject) => {
-      this.waiter = resolve;
-      this.failWaiter = reject;
-    });
-  }
-
-  return(): Promise<IteratorResult<T>> {
-    this.queue = null;
-    this.failure = null;
-    this.waker = null;
-    this.finish();
-    return Promise.resolve(DONE);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-}
-
-/**
- * One task, for `taskUpdated`: created before the task is read, so that no
- * change is missed; start(current) then puts the current state first and
- * drops whatever is not newer. Ends after a terminal status.
- */
-export class TaskFeed extends Feed<Task, Task> {
-  private last: Task['status'] | null = null;
-  private started = false;
-  /** Events before start(), unfiltered. */
-  private early: Task[] | null = null;
-
-  constructor(
-    routes: Routes<Task>,
-    taskId: string,
-    private readonly tenantId: string,
-    keyId: string | null,
-    hub: LiveHub,
-  ) {
-    super(routes, taskId, keyId, hub);
-  }
-
-  protected accept(task: Task): void {
-    // Routed by task id; the tenant check is a second lock on isolation.
-    if (task.tenantId !== this.tenantId) return;
-    if (this.started) this.follow(task);
-    else (this.early ??= []).push(task);
-  }
-
-  /** The task as just read (it belongs to the subscriber's tenant). */
-  start(current: Task): this {
-    const early = this.early ?? [];
-    this.early = null;
-    this.started = true;
-    this.follow(current);
-    for (const task of early) this.follow(task);
-    return this;
-  }
-
-  private follow(task: Task): void {
-    if (!isNewer(task.status, this.last)) return;
-    this.last = task.status;
-    this.offer(task);
-    if (isTerminal(task.status)) this.finish();
-  }
-}
-
-/**
- * Every event routed to it, as it is: every change to any task of one tenant
- * (`tasksUpdated`), or one tick per ledger entry of one tenant
- * (`balanceChanged`, whose resolver reads the balance).
- */
-class EveryEventFeed<E> extends Feed<E, E> {
-  protected accept(event: E): void {
-    this.offer(event);
-  }
-}
-
-/** The feeds of this process, fed by one bus listener per kind. */
 export class LiveHub {
   private readonly tasks = new Routes<Task>();
   private readonly tenantTasks = new Routes<Task>();
-  private readonly balances = new Routes<BalanceEvent>();
+  private readonly balances = new Routes<BalanceChange>();
+  /** The unchanging columns of tasks read or delivered, to complete their later events. */
+  private readonly known = new Map<string, UnchangingColumns>();
+  private knownChars = 0;
+  /** Task events waiting for a read, in commit order; later ones wait behind them. */
+  private pending: TaskChange[] = [];
+  private draining = false;
   private readonly stops: (() => void)[];
 
-  constructor(
-    bus: EventBus,
-    readonly isRevoked: (keyId: string) => boolean,
-  ) {
+  constructor(private readonly deps: LiveHubDeps) {
     this.stops = [
-      bus.on('taskChanged', (event) => {
-        // Revived once, shared read-only by every feed it reaches.
-        const task = reviveTask(event.task);
-        this.tasks.emit(event.taskId, task);
-        this.tenantTasks.emit(event.tenantId, task);
-      }),
-      bus.on('balanceChanged', (event) => this.balances.emit(event.tenantId, event)),
+      deps.bus.on('task', (change) => this.onTask(change)),
+      deps.bus.on('balance', (change) => this.balances.emit(change.tenantId, change)),
+      deps.bus.onResync(() => void this.resync()),
     ];
   }
 
   /** Feeds one task's changes; call start(current) once the task has been read. */
   followTask(taskId: string, tenantId: string, keyId: string | null): TaskFeed {
-    return new TaskFeed(this.tasks, taskId, tenantId, keyId, this);
+    return new TaskFeed(this.tasks, taskId, tenantId, keyId, this.deps.isRevoked, (task) => this.remember(task));
   }
 
   followTenantTasks(tenantId: string, keyId: string | null): AsyncIterableIterator<Task> {
-    return new EveryEventFeed(this.tenantTasks, tenantId, keyId, this);
+    return new EveryEventFeed<Task>(this.tenantTasks, tenantId, keyId, this.deps.isRevoked);
   }
 
-  followBalance(tenantId: string, keyId: string | null): AsyncIterableIterator<BalanceEvent> {
-    return new EveryEventFeed(this.balances, tenantId, keyId, this);
+  followBalance(tenantId: string, keyId: string | null): AsyncIterableIterator<BalanceChange> {
+    return new EveryEventFeed<BalanceChange>(this.balances, tenantId, keyId, this.deps.isRevoked);
   }
 
   /** Feeds still registered (each open subscription has one). */
@@ -288,4 +70,93 @@ export class LiveHub {
   close(): void {
     for (const stop of this.stops) stop();
   }
+
+  private onTask(change: TaskChange): void {
+    const { id, tenantId } = change.task;
+    if (!this.tasks.has(id) && !this.tenantTasks.has(tenantId)) return;
+    // Behind events already waiting for a read, or when this one needs a read itself.
+    if (this.draining || change.partial || !this.known.has(id)) {
+      this.pending.push(change);
+      void this.drain();
+      return;
+    }
+    this.emit(mergeTask(this.known.get(id)!, change.task));
+  }
+
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending;
+        this.pending = [];
+        const missing = [...new Set(batch.filter((c) => c.partial || !this.known.has(c.task.id)).map((c) => c.task.id))];
+        const read = new Map<string, Task>();
+        if (missing.length > 0) {
+          try {
+            for (const task of await this.deps.loadTasks(missing)) read.set(task.id, task);
+          } catch (error) {
+            this.deps.logger.error({ err: error, tasks: missing.length }, 'live events dropped: could not read their tasks');
+          }
+        }
+        for (const change of batch) {
+          const row = read.get(change.task.id);
+          // A partial event's task is as read: at least as new as the event.
+          if (change.partial) {
+            if (row) this.emit(row);
+            continue;
+          }
+          const base = row ?? this.known.get(change.task.id);
+          if (base) this.emit(mergeTask(base, change.task));
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private emit(task: Task): void {
+    this.remember(task);
+    this.tasks.emit(task.id, task);
+    this.tenantTasks.emit(task.tenantId, task);
+  }
+
+  private remember(task: Task): void {
+    this.forget(task.id);
+    const columns: UnchangingColumns = { prompt: task.prompt, imageUrls: task.imageUrls };
+    this.known.set(task.id, columns);
+    this.knownChars += sizeOf(columns);
+    while (this.knownChars > REMEMBERED_CHARS) this.forget(this.known.keys().next().value as string);
+  }
+
+  private forget(taskId: string): void {
+    const columns = this.known.get(taskId);
+    if (!columns) return;
+    this.known.delete(taskId);
+    this.knownChars -= sizeOf(columns);
+  }
+
+  /**
+   * After the listener lost its connection, events in between are gone: each
+   * followed task and balance is read again and pushed (feeds drop what is
+   * not newer). A tenant's `tasksUpdated` cannot be replayed: its client
+   * should query what it may have missed (README, "Events").
+   */
+  private async resync(): Promise<void> {
+    try {
+      for (const task of await this.deps.loadTasks(this.tasks.keys())) {
+        this.remember(task);
+        this.tasks.emit(task.id, task);
+      }
+      for (const balance of await this.deps.loadBalances(this.balances.keys())) this.balances.emit(balance.tenantId, balance);
+    } catch (error) {
+      this.deps.logger.error({ err: error }, 'live resync failed');
+    }
+  }
+}
+
+function sizeOf(columns: UnchangingColumns): number {
+  let n = 16 + (columns.prompt?.length ?? 0);
+  for (const url of columns.imageUrls) n += url.length;
+  return n;
 }

@@ -1,15 +1,16 @@
-// The webhook outbox. A delivery row is written in the same transaction as
-// the status change it announces: if that commits, the webhook will be sent
-// (by webhook-dispatcher.ts, from whichever gateway process gets to it first);
-// if it rolls back, there is nothing to send. A crash in between loses none.
+// The webhook outbox. A delivery row is written by the same statement as the
+// status change it announces (tasks/statements.ts composes `outboxStep`): if
+// that commits, the webhook will be sent (by webhook-dispatcher.ts, from
+// whichever gateway process gets to it first); if it rolls back, there is
+// nothing to send. A crash in between loses none.
 import { randomUUID } from 'node:crypto';
 import type { Db, Tx } from '../db/client.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
+import { ref, sql, step, withSteps, type Sql, type Step } from '../db/sql.ts';
 
-export interface EnqueueWebhookInput {
+export interface OutboxInput {
   tenantId: string;
   taskId: string;
-  /** Already validated with `assertPublicUrl` when the task was submitted; re-checked on every send. */
+  /** Checked by `assertPublicUrl` when the task was submitted; re-checked on every send. */
   url: string;
   /** e.g. `task.succeeded`; kept for filtering and display, not added to the body. */
   eventType: string;
@@ -32,32 +33,30 @@ export function deliveryIdFromMessageId(msgId: string): string | null {
   return m ? m.slice(1).join('-').toLowerCase() : null;
 }
 
-function toJson(payload: Record<string, unknown>): Prisma.InputJsonObject {
-  // A round trip through JSON turns Dates into strings and drops undefined,
-  // exactly what the receiver will see, and gives Prisma a plain JSON value.
-  const json: unknown = JSON.parse(JSON.stringify(payload));
-  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new TypeError('webhook payload must serialise to a JSON object');
-  }
-  return json as Prisma.InputJsonObject;
+/**
+ * A PENDING delivery, due now, written when the step `about` yields a row
+ * (e.g. the task whose status just changed). The payload is serialised here
+ * exactly as it will be sent: Dates become strings, undefined disappears.
+ */
+export function outboxStep(name: string, about: Step | null, input: OutboxInput, id: string = randomUUID()): Step {
+  return step(
+    name,
+    sql`INSERT INTO webhook_delivery (id, tenant_id, task_id, url, event_type, payload, status, attempts, next_attempt_at, created_at)
+        SELECT ${id}::uuid, ${input.tenantId}::uuid, ${input.taskId}::uuid, ${input.url}, ${input.eventType},
+               ${JSON.stringify(input.payload)}::jsonb, 'PENDING', 0, now(), now()
+        ${about ? sql`FROM ${ref(about)}` : sql``}
+        RETURNING id`,
+  );
 }
 
-/**
- * Adds a PENDING delivery, due now, inside the caller's transaction; returns
- * its id. Call the dispatcher's `kick()` after the transaction commits to send
- * it without waiting for the next poll.
- */
-export async function enqueueWebhook(tx: Tx | Db, input: EnqueueWebhookInput): Promise<string> {
-  const id = randomUUID();
-  await tx.webhookDelivery.create({
-    data: {
-      id,
-      tenantId: input.tenantId,
-      taskId: input.taskId,
-      url: input.url,
-      eventType: input.eventType,
-      payload: toJson(input.payload),
-    },
-  });
-  return id;
+/** The event that wakes every process's dispatcher once the outbox step's rows commit (null when it wrote none). */
+export function webhooksEvent(outbox: Step): Sql {
+  return sql`(SELECT jsonb_build_object('type', 'webhooks') FROM ${ref(outbox)} LIMIT 1)`;
+}
+
+/** Adds a delivery on its own (the dispatcher finds it at its next poll); returns its id. */
+export async function enqueueWebhook(db: Db | Tx, input: OutboxInput): Promise<string> {
+  const outbox = outboxStep('outbox', null, input);
+  const rows = await db.$queryRaw<{ id: string }[]>(withSteps([outbox], sql`SELECT id FROM outbox`));
+  return rows[0]!.id;
 }

@@ -1,62 +1,65 @@
-import type { Db, Tx } from '../db/client.ts';
-import type { GenerationModel } from '../generated/prisma/enums.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
-import { upstreamCost } from '../tasks/models.ts';
+// What a tenant pays per model. One rule, in SQL, used both to list prices
+// and inside the reservation that holds them: the tenant's own override, else
+// the default override (a price row without tenant), else the catalogue's
+// default price (resale at cost). `price` rows are the ledger's to write.
+import { CATALOG, GENERATION_MODELS, type GenerationModel } from '../catalog.ts';
+import type { Db } from '../db/client.ts';
+import { join, sql, step, type Sql, type Step } from '../db/sql.ts';
+import { NotFoundError } from '../errors.ts';
 
-export const GENERATION_MODELS = ['TEXT_TO_IMAGE', 'TEXT_TO_VIDEO', 'IMAGE_TO_VIDEO', 'UPSCALE'] as const satisfies readonly GenerationModel[];
-
-
+/** The highest price an admin may set per task. */
 export const MAX_PRICE = 1_000_000;
+
+/** `price.scope` of the default price; a tenant's override has its id. */
+export const DEFAULT_PRICE_SCOPE = '*';
 
 export interface PriceView {
   model: GenerationModel;
   credits: number;
 }
 
-/** `price.scope` of the default price; a tenant's override has its id. */
-export const DEFAULT_PRICE_SCOPE = '*';
-
-/**
- * The tenant's price per model: its own override, else the default override,
- * else the upstream cost (so a fresh install resells at cost).
- */
-export async function effectivePrices(db: Db | Tx, tenantId: string): Promise<PriceView[]> {
-  const rows = await db.price.findMany({
-    where: { scope: { in: [DEFAULT_PRICE_SCOPE, tenantId] } },
-    select: { model: true, scope: true, credits: true },
-  });
-  return GENERATION_MODELS.map((model) => {
-    const own = rows.find((r) => r.model === model && r.scope === tenantId);
-    const fallback = rows.find((r) => r.model === model && r.scope === DEFAULT_PRICE_SCOPE);
-    return { model, credits: (own ?? fallback)?.credits ?? upstreamCost(model) };
-  });
+/** The tenant's price for `model`, as an SQL expression. */
+export function priceSql(tenantId: string, model: GenerationModel): Sql {
+  return sql`COALESCE(
+    (SELECT credits FROM price WHERE model = ${model}::"GenerationModel" AND scope = ${tenantId}),
+    (SELECT credits FROM price WHERE model = ${model}::"GenerationModel" AND scope = ${DEFAULT_PRICE_SCOPE}),
+    ${CATALOG[model].defaultPrice}::int)`;
 }
 
-export async function effectivePrice(db: Db | Tx, tenantId: string, model: GenerationModel): Promise<number> {
-  const prices = await effectivePrices(db, tenantId);
-  return prices.find((p) => p.model === model)?.credits ?? upstreamCost(model);
+/** A step with one row whose `amount` is the tenant's price for `model`: what a reservation holds. */
+export function priceStep(tenantId: string, model: GenerationModel, name = 'price'): Step {
+  return step(name, sql`SELECT ${priceSql(tenantId, model)} AS amount`);
 }
 
-/** Sets the default price (no tenant) or a tenant's override. Upserts. */
+/** The tenant's price for every model, in catalogue order. */
+export async function effectivePrices(db: Db, tenantId: string): Promise<PriceView[]> {
+  const rows = GENERATION_MODELS.map((model, i) => sql`(${i}::int, ${model}::text, ${priceSql(tenantId, model)})`);
+  return db.$queryRaw<PriceView[]>(
+    sql`SELECT model, credits FROM (VALUES ${join(rows, ', ')}) AS p(n, model, credits) ORDER BY n`,
+  );
+}
+
+/** Sets the default price (no tenant) or a tenant's override. */
 export async function setPrice(
   db: Db,
   input: { model: GenerationModel; credits: number; tenantId?: string | null },
 ): Promise<PriceView> {
-  // At least 1: every generation goes through a hold, and holds are positive.
-  if (!Number.isSafeInteger(input.credits) || input.credits < 1 || input.credits > MAX_PRICE) {
-    throw new ValidationError(`credits must be an integer from 1 to ${MAX_PRICE}`, 'credits');
-  }
   const tenantId = input.tenantId ?? null;
   if (tenantId) {
     const tenant = await db.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
     if (!tenant) throw new NotFoundError('Tenant not found');
   }
   const scope = tenantId ?? DEFAULT_PRICE_SCOPE;
-  const row = await db.price.upsert({
+  return db.price.upsert({
     where: { model_scope: { model: input.model, scope } },
     create: { model: input.model, scope, tenantId, credits: input.credits },
     update: { credits: input.credits },
     select: { model: true, credits: true },
   });
-  return row;
+}
+
+/** The tenant's price for one model now (for messages; the reservation reads it inside its own statement). */
+export async function priceOf(db: Db, tenantId: string, model: GenerationModel): Promise<number> {
+  const rows = await db.$queryRaw<{ amount: number }[]>(sql`SELECT ${priceSql(tenantId, model)} AS amount`);
+  return rows[0]!.amount;
 }

@@ -1,15 +1,27 @@
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
-import RelayPlugin from '@pothos/plugin-relay';
+import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
+import { ValidationError } from '../errors.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import type { Context } from '../server/context.ts';
 
 // The one schema builder. Domain folders register their types on import;
 // schema/index.ts imports them all and calls toSchema().
+//
+// Input is parsed once, by the schema: ids are the relay plugin's global ids
+// (`t.arg.globalID({ for })`, decoded and checked before the resolver), and
+// every other rule is a zod schema of the module that owns it, applied by the
+// validation plugin. Plugin order matters: argument mappers run from the last
+// plugin to the first, so the relay plugin (after validation in the list)
+// decodes ids before the validation plugin sees the input; the errors plugin
+// turns either's failure into the `ValidationError` member of a mutation's result.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
@@ -21,7 +33,7 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, RelayPlugin],
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, ValidationPlugin, RelayPlugin, PrismaPlugin],
   scopeAuth: {
     // Check scopes when a subscription starts, not only when each event resolves.
     authorizeOnSubscribe: true,
@@ -41,6 +53,18 @@ export const builder = new SchemaBuilder<{
   },
   errors: {
     defaultTypes: [],
+    // Input that fails validation is a result (`ValidationError`), like any expected failure.
+    unsafelyHandleInputErrors: true,
+  },
+  validation: {
+    validationError: (result) => {
+      const issue = result.issues[0];
+      const path = (issue?.path ?? []).map((part) => String(typeof part === 'object' ? part.key : part));
+      // The path starts with the argument (`input`); the field inside it is what a client fixes.
+      const field = (path[0] === 'input' ? path.slice(1) : path).join('.') || undefined;
+      const message = issue ? (field ? `${field}: ${issue.message}` : issue.message) : 'Invalid input';
+      return new ValidationError(message, field);
+    },
   },
   prisma: {
     client: (ctx) => ctx.db,
@@ -55,6 +79,12 @@ export const builder = new SchemaBuilder<{
     // scoping; every type has its own scoped query instead.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
+    // Every node's id is a uuid: anything else is invalid input, never a 500.
+    decodeGlobalID: (globalID) => {
+      const decoded = decodeGlobalID(globalID);
+      if (!UUID.test(decoded.id)) throw new ValidationError(`Invalid global ID: ${globalID.slice(0, 100)}`);
+      return decoded;
+    },
   },
 });
 
@@ -70,3 +100,4 @@ builder.scalarType('DateTime', {
     return date;
   },
 });
+

@@ -1,30 +1,46 @@
+import { PothosValidationError } from '@pothos/core';
 import {
-  GatewayError,
   IdempotencyConflictError,
   InsufficientCreditsError,
   NotFoundError,
   RateLimitedError,
   SourceNotReadyError,
   UpstreamUnavailableError,
-  ValidationError,
+  type ValidationError,
 } from '../errors.ts';
 import { builder } from './builder.ts';
 
 // `interface Error { message code }` and one object type per expected
 // failure; mutations list the ones they can return in `errors.types`.
 
-export const ErrorInterface = builder.interfaceRef<GatewayError>('Error').implement({
+/** The code of an error the schema exposes: its own, or VALIDATION for Pothos's input errors. */
+export function errorCode(error: Error): string {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : 'VALIDATION';
+}
+
+export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   fields: (t) => ({
     message: t.exposeString('message'),
-    code: t.exposeString('code'),
+    code: t.string({ resolve: errorCode }),
   }),
 });
 
-builder.objectType(ValidationError, {
+// Registered for Pothos's own input error, so that a malformed global id or
+// cursor (raised by Pothos) and our ValidationError (a subclass) are one type.
+builder.objectType(PothosValidationError, {
   name: 'ValidationError',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    field: t.exposeString('field', { nullable: true, description: 'The input field at fault, when known' }),
+    field: t.string({
+      nullable: true,
+      description: 'The input field at fault, when known',
+      // A property read, not instanceof: the errors plugin hands resolvers a proxy of the error.
+      resolve: (error) => {
+        const field = (error as Partial<ValidationError>).field;
+        return typeof field === 'string' ? field : null;
+      },
+    }),
   }),
 });
 
@@ -50,3 +66,6 @@ builder.objectType(RateLimitedError, {
 builder.objectType(SourceNotReadyError, { name: 'SourceNotReadyError', interfaces: [ErrorInterface] });
 
 builder.objectType(UpstreamUnavailableError, { name: 'UpstreamUnavailableError', interfaces: [ErrorInterface] });
+
+/** The input error type of mutation unions: every ValidationError, ours or Pothos's. */
+export const InputError = PothosValidationError;

@@ -1,6 +1,4 @@
 import { GraphQLError } from 'graphql';
-import { getBalance } from '../ledger/accounts.ts';
-import { decodeIdOrNull } from './ids.ts';
 import type { Context } from '../server/context.ts';
 import { builder } from './builder.ts';
 import { BalanceRef } from './tenants/types.ts';
@@ -27,14 +25,12 @@ builder.subscriptionField('taskUpdated', (t) =>
     type: TaskRef,
     description: 'One of your tasks: its current state at once, then every change; completes after SUCCESS or FAILED',
     authScopes: { tenant: true },
-    args: { id: t.arg.id({ required: true }) },
+    args: { id: t.arg.globalID({ required: true, for: TaskRef }) },
     subscribe: async (_root, args, ctx) => {
-      const id = decodeIdOrNull('Task', String(args.id));
-      if (!id) throw taskNotFound();
       const tenantId = ctx.tenantId();
-      const feed = ctx.live.followTask(id, tenantId, keyIdOf(ctx));
+      const feed = ctx.live.followTask(args.id.id, tenantId, keyIdOf(ctx));
       try {
-        const current = await ctx.db.task.findFirst({ where: { id, tenantId } });
+        const current = await ctx.db.task.findFirst({ where: { id: args.id.id, tenantId } });
         if (!current) throw taskNotFound();
         return feed.start(current);
       } catch (error) {
@@ -59,10 +55,9 @@ builder.subscriptionField('tasksUpdated', (t) =>
 builder.subscriptionField('balanceChanged', (t) =>
   t.field({
     type: BalanceRef,
-    description: 'Your balance after every ledger entry (top-ups, holds, charges, refunds)',
+    description: 'Your balance after every change to it (top-ups, holds, charges, refunds), as that change committed it',
     authScopes: { tenant: true },
     subscribe: (_root, _args, ctx) => ctx.live.followBalance(ctx.tenantId(), keyIdOf(ctx)),
-    // Read when delivered: the balance as it is now, which includes this entry.
-    resolve: (_event, _args, ctx) => getBalance(ctx.db, ctx.tenantId()),
+    resolve: (change) => ({ available: change.available, held: change.held }),
   }),
 );

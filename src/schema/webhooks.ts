@@ -1,7 +1,10 @@
 import { NotFoundError } from '../errors.ts';
 import { rotateWebhookSecret } from '../events/webhook-secrets.ts';
 import { builder } from './builder.ts';
-import { decodeId, decodeIdOrNull } from './ids.ts';
+import { connectionCursors } from './cursors.ts';
+import { InputError } from './errors.ts';
+import { TaskRef } from './tasks/types.ts';
+import { TenantRef } from './tenants/types.ts';
 
 // Tenant webhooks: deliveries for a tenant to inspect, and the signing
 // secret, which admins see once, when they rotate it.
@@ -39,17 +42,15 @@ builder.queryField('webhookDeliveries', (t) =>
     authScopes: { tenant: true },
     maxSize: 100,
     defaultSize: 20,
-    args: { taskId: t.arg.id() },
-    resolve: (query, _root, args, ctx) => {
-      const taskId = args.taskId == null ? null : decodeIdOrNull('Task', String(args.taskId));
-      // An unknown or foreign task id simply has no deliveries.
-      if (args.taskId != null && !taskId) return [];
-      return ctx.db.webhookDelivery.findMany({
+    args: { taskId: t.arg.globalID({ for: TaskRef }) },
+    validate: connectionCursors,
+    // An unknown or foreign task id simply has no deliveries.
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.webhookDelivery.findMany({
         ...query,
-        where: { tenantId: ctx.tenantId(), ...(taskId ? { taskId } : {}) },
+        where: { tenantId: ctx.tenantId(), ...(args.taskId ? { taskId: args.taskId.id } : {}) },
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      });
-    },
+      }),
   }),
 );
 
@@ -61,7 +62,7 @@ const WebhookSecretRef = builder.objectRef<{ secret: string; rotatedAt: Date }>(
 });
 
 const RotateWebhookSecretInput = builder.inputType('RotateWebhookSecretInput', {
-  fields: (t) => ({ tenantId: t.id({ required: true }) }),
+  fields: (t) => ({ tenantId: t.globalID({ required: true, for: TenantRef }) }),
 });
 
 builder.mutationField('rotateWebhookSecret', (t) =>
@@ -69,8 +70,8 @@ builder.mutationField('rotateWebhookSecret', (t) =>
     type: WebhookSecretRef,
     description: "Replaces a tenant's webhook signing secret and returns it, once",
     authScopes: { admin: true },
-    errors: { types: [NotFoundError] },
+    errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: RotateWebhookSecretInput, required: true }) },
-    resolve: (_root, { input }, ctx) => rotateWebhookSecret(ctx.db, decodeId('Tenant', String(input.tenantId))),
+    resolve: (_root, { input }, ctx) => rotateWebhookSecret(ctx.db, input.tenantId.id),
   }),
 );

@@ -3,8 +3,8 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { Principal } from '../auth/principal.ts';
 import { bearerToken } from '../auth/secrets.ts';
 import type { Config } from '../config.ts';
+import type { Store } from '../db/announce.ts';
 import type { Db } from '../db/client.ts';
-import type { EventBus } from '../events/bus.ts';
 import type { LiveHub } from '../events/live.ts';
 import type { Logger } from '../logger.ts';
 import type { TaskDeps } from '../tasks/deps.ts';
@@ -13,9 +13,10 @@ import type { TaskDeps } from '../tasks/deps.ts';
 export interface AppDeps {
   config: Config;
   db: Db;
+  /** The database and how statements announce their changes: what services that write take. */
+  store: Store;
   logger: Logger;
   authenticator: Authenticator;
-  bus: EventBus;
   /** What subscriptions read from (one bus listener per kind for the process). */
   live: LiveHub;
   tasks: TaskDeps;
@@ -49,8 +50,8 @@ export async function authenticate(
 }
 
 /**
- * The one context for HTTP and WebSocket operations: the caller's principal
- * and the shared dependencies. Its type is the schema's Context.
+ * The one context for HTTP, SSE and WebSocket operations: the caller's
+ * principal and the shared dependencies. Its type is the schema's Context.
  */
 export function buildContext(deps: AppDeps, principal: Principal | null, meta: RequestMeta = {}) {
   if (principal) {

@@ -70,7 +70,7 @@ export async function startHttpServer(
   });
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
-  const ws = attachWebSocket(deps, server, yoga.graphqlEndpoint, new OperationRunner(deps, schema));
+  const ws = attachWebSocket(deps, server, yoga.graphqlEndpoint, new OperationRunner(yoga, deps.config.env === 'production'));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -14,7 +14,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.ts';
 import type { AppDeps } from './context.ts';
 import { authenticate } from './context.ts';
-import { OperationRunner, type Operation } from './ws-operations.ts';
+import { formatError } from './errors.ts';
+import type { OperationRunner, Operation } from './ws-operations.ts';
 
 // graphql-ws's graphql-transport-ws protocol on the HTTP server's /graphql
 // path. Messages are parsed, validated and written by graphql-ws's own
@@ -26,9 +27,9 @@ import { OperationRunner, type Operation } from './ws-operations.ts';
 //
 // A connection authenticates once, with `connectionParams.authorization`
 // carrying the same "Bearer <key>" value as the HTTP header; a missing or bad
-// one closes with 4403 Forbidden, as graphql-ws does. Operations get the HTTP
-// path's limits and error masking (ws-operations.ts). A revoked key's sockets
-// are closed.
+// one closes with 4403 Forbidden, as graphql-ws does. Operations run through
+// the one GraphQL pipeline, Yoga's envelop (ws-operations.ts). A revoked
+// key's sockets are closed.
 
 /** Close codes beyond graphql-ws's own 44xx set. */
 export const CLOSE_TOO_MANY_CONNECTIONS = 4429;
@@ -104,7 +105,7 @@ class Connection {
   failed(id: string, errors: readonly GraphQLError[]): void {
     if (!this.operations?.delete(id)) return;
     const masked = this.shared.runner.mask(errors);
-    this.send({ id, type: MessageType.Error, payload: masked.map((e) => e.toJSON()) });
+    this.send({ id, type: MessageType.Error, payload: masked.map(formatError) });
   }
 
   private receive(data: RawData): void {
@@ -180,7 +181,7 @@ class Connection {
       const error = new GraphQLError(`Too many subscriptions on this connection (max ${max})`, {
         extensions: { code: 'RATE_LIMITED' },
       });
-      this.send({ id, type: MessageType.Error, payload: [error.toJSON()] });
+      this.send({ id, type: MessageType.Error, payload: [formatError(error)] });
       return;
     }
     // Reserved while it starts: a `complete` meanwhile, or the socket closing,

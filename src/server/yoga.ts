@@ -1,14 +1,27 @@
+// The one GraphQL pipeline. HTTP and SSE requests run through this Yoga
+// instance; WebSocket operations run through its envelop (`getEnveloped`,
+// server/ws-operations.ts): one parse and validation cache, the same
+// validation rules (graphql-armor's limits, suggestions hidden in
+// production), the same context function, the same error masking and codes
+// (server/errors.ts), and the same plugin list. A plugin added here applies
+// to all three transports.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { getOperationAST, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Principal } from '../auth/principal.ts';
 import { authenticate, buildContext, type AppDeps, type Context, type RequestMeta } from './context.ts';
+import { maskError } from './errors.ts';
 
-/** What node:http hands Yoga. (WebSocket operations bypass Yoga: websocket.ts.) */
+/** What a transport hands the pipeline: node:http's request (HTTP, SSE), or a socket's principal (WebSocket). */
 export interface ServerContext {
   req?: IncomingMessage;
   res?: ServerResponse;
+  /** A WebSocket operation: its connection authenticated once, at connection_init. */
+  connection?: { principal: Principal };
 }
+
+export type GatewayYoga = YogaServerInstance<ServerContext, Context>;
 
 /** One access-log line per HTTP request: tenant, operation, status, duration. */
 function accessLog(deps: AppDeps, metas: WeakMap<Request, RequestMeta & { start: number }>): Plugin {
@@ -43,10 +56,18 @@ function accessLog(deps: AppDeps, metas: WeakMap<Request, RequestMeta & { start:
   };
 }
 
-export function createGatewayYoga(
-  deps: AppDeps,
-  schema: GraphQLSchema,
-): YogaServerInstance<ServerContext, Context> {
+/** A document that does not parse is GRAPHQL_PARSE_FAILED on every transport (Yoga names it only for HTTP). */
+function parseErrorCode(): Plugin {
+  return {
+    onParse() {
+      return ({ result }) => {
+        if (result instanceof GraphQLError) (result.extensions as Record<string, unknown>)['code'] ??= 'GRAPHQL_PARSE_FAILED';
+      };
+    },
+  };
+}
+
+export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): GatewayYoga {
   const metas = new WeakMap<Request, RequestMeta & { start: number }>();
   const { config } = deps;
   const production = config.env === 'production';
@@ -57,7 +78,7 @@ export function createGatewayYoga(
     graphiql: production ? false : { title: 'Grok Imagine gateway', subscriptionsProtocol: 'SSE' },
     // Unexpected errors become "Unexpected error." with no stack or SQL;
     // development keeps the original message to speed up debugging.
-    maskedErrors: { isDev: !production },
+    maskedErrors: { isDev: !production, maskError },
     logging: {
       debug: (...args) => deps.logger.debug({ args }, 'yoga'),
       info: (...args) => deps.logger.info({ args }, 'yoga'),
@@ -66,6 +87,7 @@ export function createGatewayYoga(
     },
     plugins: [
       accessLog(deps, metas),
+      parseErrorCode(),
       EnvelopArmorPlugin({
         maxDepth: { n: config.graphql.maxDepth },
         maxAliases: { n: config.graphql.maxAliases },
@@ -75,8 +97,11 @@ export function createGatewayYoga(
         blockFieldSuggestion: { enabled: production },
       }),
     ],
+    // The one context function: a socket's principal was authenticated at
+    // connection_init; an HTTP request carries its own Authorization header.
     context: async (initial) => {
-      const meta = ('request' in initial && metas.get(initial.request)) || {};
+      if (initial.connection) return buildContext(deps, initial.connection.principal);
+      const meta = metas.get(initial.request) ?? {};
       const principal = await authenticate(deps.authenticator, initial.request.headers.get('authorization'));
       return buildContext(deps, principal, meta);
     },

@@ -1,22 +1,22 @@
 // Simulator configuration: the typed options, the looser forms accepted from
 // code and from SIMULATOR_* variables, and their normalisation.
 import { z } from 'zod';
-import { type EnvRecord, intString, parseEnvVar, rateString, urlString } from '../upstream/options.ts';
-import { UPSTREAM_MODELS, type UpstreamModel } from '../upstream/models.ts';
+import { MODELS, type Model } from './contract.ts';
+import { type EnvRecord, intString, parseEnvVar, rateString, urlString } from './env.ts';
 
 export interface LatencyRange {
   minMs: number;
   maxMs: number;
 }
 
-export type LatencyByModel = Record<UpstreamModel, LatencyRange>;
+export type LatencyByModel = Record<Model, LatencyRange>;
 
 /** `150`, `"50-200"`, `{minMs, maxMs}`, or per model (with an optional `default`) of those. */
 export type LatencySpec =
   | number
   | string
   | LatencyRange
-  | Partial<Record<UpstreamModel | 'default', number | string | LatencyRange>>;
+  | Partial<Record<Model | 'default', number | string | LatencyRange>>;
 
 export interface SimulatorOptions {
   /** Unset: 0 (any free port) in-process, 4010 for `npm run simulator`. */
@@ -69,7 +69,7 @@ export const SIMULATOR_ENV_DOCS: Record<string, string> = {
 };
 
 function uniformLatency(range: LatencyRange): LatencyByModel {
-  return Object.fromEntries(UPSTREAM_MODELS.map((m) => [m, { ...range }])) as LatencyByModel;
+  return Object.fromEntries(MODELS.map((m) => [m, { ...range }])) as LatencyByModel;
 }
 
 const rangeSchema = z
@@ -96,13 +96,13 @@ function isRange(value: object): value is LatencyRange {
 export function normaliseLatency(spec: LatencySpec): LatencyByModel {
   if (typeof spec !== 'object' || isRange(spec)) return uniformLatency(parseRange(spec));
   for (const key of Object.keys(spec)) {
-    if (key !== 'default' && !(UPSTREAM_MODELS as readonly string[]).includes(key)) {
+    if (key !== 'default' && !(MODELS as readonly string[]).includes(key)) {
       throw new Error(`unknown model ${JSON.stringify(key)} in latency`);
     }
   }
   const fallback = spec.default === undefined ? DEFAULT_LATENCY : parseRange(spec.default);
   const out = uniformLatency(fallback);
-  for (const model of UPSTREAM_MODELS) {
+  for (const model of MODELS) {
     const v = spec[model];
     if (v !== undefined) out[model] = parseRange(v);
   }

@@ -1,8 +1,8 @@
 // The simulated reseller account and its tasks: charging at creation,
 // completion on a timer (or on demand), refunds on failure, and the /status
 // view of a task. Everything the accounting test checks lives here.
-import { UPSTREAM_COST, type UpstreamModel, type UpstreamWireInput } from '../upstream/models.ts';
 import type { CallbackSender } from './callbacks.ts';
+import { CREDITS, type Model, RULES, type WireInput } from './contract.ts';
 import type { SimulatorOptions } from './options.ts';
 import type { Rng } from './rng.ts';
 import type { GenerateRequest } from './validate.ts';
@@ -12,13 +12,13 @@ export type SimOutcome = 'SUCCESS' | 'FAILED';
 
 export interface SimTask {
   id: string;
-  model: UpstreamModel;
+  model: Model;
   /** What the result files are; an upscale inherits its source's kind. */
   kind: 'image' | 'video';
   /** Side of the square result in pixels. */
   size: number;
   status: SimTaskStatus;
-  request: { model: UpstreamModel; input: UpstreamWireInput };
+  request: { model: Model; input: WireInput };
   callbackUrl: string | undefined;
   public: boolean;
   cost: number;
@@ -68,7 +68,7 @@ export function createTaskStore(deps: StoreDeps) {
     if (src.status !== 'SUCCESS') {
       return { ok: false, message: `input.task_id ${JSON.stringify(ref)} has not succeeded (status ${src.status})` };
     }
-    if (req.model === 'grok-imagine/image-to-video' && src.kind !== 'image') {
+    if (RULES[req.model].needsImageSource && src.kind !== 'image') {
       return { ok: false, message: `input.task_id ${JSON.stringify(ref)} is a video; ${req.model} needs an image` };
     }
     return { ok: true, task: src };
@@ -77,7 +77,7 @@ export function createTaskStore(deps: StoreDeps) {
   function create(req: GenerateRequest): CreateResult {
     const ref = source(req);
     if (!ref.ok) return { ok: false, status: 400, message: ref.message };
-    const cost = UPSTREAM_COST[req.model];
+    const cost = CREDITS[req.model];
     if (account.balance < cost) {
       return { ok: false, status: 402, message: `insufficient credits: ${cost} required, ${account.balance} available` };
     }
@@ -85,7 +85,8 @@ export function createTaskStore(deps: StoreDeps) {
     const latency = opts.latencyMs[req.model];
     const now = Date.now();
     const upscale = req.model === 'grok-imagine/upscale';
-    const kind = req.model === 'grok-imagine/text-to-image' || (upscale && ref.task?.kind === 'image') ? 'image' : 'video';
+    const result = RULES[req.model].result;
+    const kind = result === 'source' ? (ref.task?.kind === 'image' ? 'image' : 'video') : result;
     const task: SimTask = {
       id: newId(),
       model: req.model,

@@ -2,26 +2,25 @@
 // can act on. Checks that need the task store (does input.task_id exist and
 // succeed?) are the store's.
 import {
-  DEFAULT_UPSTREAM_MODEL,
-  isUpstreamModel,
+  DEFAULT_MODEL,
+  isModel,
   MAX_PROMPT_CHARS,
-  promptLength,
-  UPSTREAM_MODELS,
-  type UpstreamModel,
-  type UpstreamWireInput,
-} from '../upstream/models.ts';
+  type Model,
+  MODELS,
+  promptChars,
+  RULES,
+  type WireInput,
+} from './contract.ts';
 import { isPlainObject } from './http-io.ts';
 
 export interface GenerateRequest {
-  model: UpstreamModel;
-  input: UpstreamWireInput;
+  model: Model;
+  input: WireInput;
   callbackUrl?: string;
   public: boolean;
 }
 
 export type Validated = { ok: true; value: GenerateRequest } | { ok: false; message: string };
-
-const TEXT_MODELS: readonly UpstreamModel[] = ['grok-imagine/text-to-image', 'grok-imagine/text-to-video'];
 
 function isHttpUrl(value: string): boolean {
   try {
@@ -38,17 +37,17 @@ function fail(message: string): Validated {
 
 export function validateGenerate(body: unknown): Validated {
   if (!isPlainObject(body)) return fail('request body must be a JSON object');
-  const model = body.model ?? DEFAULT_UPSTREAM_MODEL;
-  if (!isUpstreamModel(model)) {
-    return fail(`model must be one of ${UPSTREAM_MODELS.join(', ')}; got ${JSON.stringify(model)}`);
+  const model = body.model ?? DEFAULT_MODEL;
+  if (!isModel(model)) {
+    return fail(`model must be one of ${MODELS.join(', ')}; got ${JSON.stringify(model)}`);
   }
   const rawInput = body.input;
   if (!isPlainObject(rawInput)) return fail('input is required and must be an object');
 
-  const input: UpstreamWireInput = {};
+  const input: WireInput = {};
   if (rawInput.prompt !== undefined && rawInput.prompt !== null) {
     if (typeof rawInput.prompt !== 'string') return fail('input.prompt must be a string');
-    const length = promptLength(rawInput.prompt);
+    const length = promptChars(rawInput.prompt);
     if (length > MAX_PROMPT_CHARS) {
       return fail(`input.prompt is ${length} characters; at most ${MAX_PROMPT_CHARS} are allowed`);
     }
@@ -69,13 +68,14 @@ export function validateGenerate(body: unknown): Validated {
     input.task_id = rawInput.task_id;
   }
 
-  if (TEXT_MODELS.includes(model) && (input.prompt === undefined || input.prompt.trim() === '')) {
+  const rules = RULES[model];
+  if (rules.needsPrompt && (input.prompt === undefined || input.prompt.trim() === '')) {
     return fail(`input.prompt is required for ${model}`);
   }
-  if (model === 'grok-imagine/image-to-video' && input.image_urls === undefined && input.task_id === undefined) {
+  if (rules.needsImageSource && input.image_urls === undefined && input.task_id === undefined) {
     return fail(`input.image_urls or input.task_id is required for ${model}`);
   }
-  if (model === 'grok-imagine/upscale' && input.task_id === undefined) {
+  if (rules.needsTaskId && input.task_id === undefined) {
     return fail(`input.task_id is required for ${model}`);
   }
 

@@ -23,7 +23,7 @@ export function createCallbackRoute(deps: TaskDeps, pollNow: (taskId: string) =>
       return true;
     }
     const [, taskId, token] = match as unknown as [string, string, string];
-    void deps.db.task
+    void deps.store.db.task
       .findUnique({ where: { id: taskId }, select: { callbackToken: true, status: true } })
       .then((task) => {
         if (!task || !secretsEqual(task.callbackToken, token)) return reply(404);

@@ -1,5 +1,4 @@
-import type { Db } from '../db/client.ts';
-import type { EventBus } from '../events/bus.ts';
+import type { Store } from '../db/announce.ts';
 import type { Logger } from '../logger.ts';
 import type { SsrfPolicy } from '../net/ssrf.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
@@ -8,7 +7,7 @@ import type { RateLimiter } from './rate-limit.ts';
 export interface TaskSettings {
   /** Tasks a tenant may have submitting or in progress at once. */
   maxInFlight: number;
-  /** First poll delay for every model; null: per-model defaults (models.ts). */
+  /** First poll delay for every model; null: the catalogue's per-model delay. */
   pollInitialMs: number | null;
   pollMaxMs: number;
   /** How often the poller looks for due tasks. */
@@ -23,15 +22,13 @@ export interface TaskSettings {
 }
 
 export interface TaskDeps {
-  db: Db;
+  /** The database, and how the lifecycle's statements announce their changes. */
+  store: Store;
   upstream: UpstreamClient;
-  bus: EventBus;
   logger: Logger;
   settings: TaskSettings;
   rateLimiter: RateLimiter;
   ssrfPolicy: SsrfPolicy;
   /** Base of the callback URL handed upstream: PUBLIC_URL. */
   callbackBaseUrl: () => string;
-  /** Tells the webhook dispatcher that deliveries were just enqueued. */
-  onWebhooksEnqueued: () => void;
 }

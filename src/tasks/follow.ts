@@ -1,9 +1,9 @@
+import { pollDelayMs } from '../catalog.ts';
 import type { Task } from '../generated/prisma/client.ts';
 import { UpstreamRateLimitError } from '../upstream/errors.ts';
 import type { UpstreamTaskRecord } from '../upstream/wire.ts';
 import type { TaskDeps } from './deps.ts';
-import { settleTask, type Outcome } from './lifecycle.ts';
-import { pollDelayMs } from './models.ts';
+import { expire, settle, type Outcome } from './lifecycle.ts';
 import { schedulePoll } from './store.ts';
 
 /**
@@ -31,11 +31,9 @@ export function outcomeOf(record: UpstreamTaskRecord): Outcome | null {
  */
 export async function pollTask(deps: TaskDeps, task: Task): Promise<void> {
   const { settings } = deps;
+  const db = deps.store.db;
   if (task.submittedAt && Date.now() - task.submittedAt.getTime() > settings.deadlineMs) {
-    await finish(deps, task, {
-      status: 'FAILED',
-      errorMessage: `Timed out: no result from upstream within ${Math.round(settings.deadlineMs / 1000)} s`,
-    });
+    await expire(deps.store, task, settings.deadlineMs);
     return;
   }
   const backoff = () =>
@@ -46,7 +44,7 @@ export async function pollTask(deps: TaskDeps, task: Task): Promise<void> {
   } catch (error) {
     const delay = error instanceof UpstreamRateLimitError ? Math.max(1000, (error.retryAfterSeconds ?? 1) * 1000) : backoff();
     deps.logger.warn({ err: error, taskId: task.id, delayMs: delay }, 'status poll failed; will retry');
-    await schedulePoll(deps.db, task.id, delay, true);
+    await schedulePoll(db, task.id, delay, true);
     return;
   }
   if (record.status === 'IN_PROGRESS' && record.rawStatus !== 'IN_PROGRESS') {
@@ -54,16 +52,9 @@ export async function pollTask(deps: TaskDeps, task: Task): Promise<void> {
   }
   const outcome = outcomeOf(record);
   if (!outcome) {
-    await schedulePoll(deps.db, task.id, backoff(), true);
+    await schedulePoll(db, task.id, backoff(), true);
     return;
   }
-  await finish(deps, task, outcome);
-}
-
-async function finish(deps: TaskDeps, task: Task, outcome: Outcome): Promise<void> {
-  const ended = await settleTask(deps.db, task, outcome);
-  if (!ended) return; // someone else settled it first
-  deps.bus.taskChanged(ended);
-  if (outcome.status === 'FAILED') deps.bus.balanceChanged(task.tenantId);
-  if (ended.callbackUrl) deps.onWebhooksEnqueued();
+  // Null when another callback, poll or process settled it first: nothing more to do.
+  await settle(deps.store, task, outcome);
 }

@@ -1,94 +1,179 @@
-import type { Db, Tx } from '../db/client.ts';
-import { enqueueWebhook } from '../events/webhook-outbox.ts';
-import type { Task } from '../generated/prisma/client.ts';
-import { voidHold } from '../ledger/holds.ts';
-import { reverse } from '../ledger/reversals.ts';
+// The task lifecycle: every change of a task's status, in one place, each one
+// SQL statement (tasks/statements.ts) that moves the task, moves the money
+// (ledger/steps.ts), writes the webhook outbox and announces the change to
+// every gateway process, all or nothing. Nobody else publishes task or
+// balance events: a statement's announcement commits with it.
+//
+// Exactly once: a transition starts with a conditional update of the task's
+// status (`WHERE status = from`). Whoever moves it first wins; a second
+// callback, another process's poll or recovery moves nothing and does nothing.
+//
+// Lock order, for every statement that touches a task and an account:
+//   1. the task row, or for a new task its (tenant, idempotency key): claimed first;
+//   2. the hold;
+//   3. the tenant's account row, once, last.
+// System accounts are never locked. One order means no deadlock: a retry
+// that waits for a task's key never holds the account row another
+// statement, holding that task, waits for.
+import { randomUUID } from 'node:crypto';
+import { eventsArray, type Store } from '../db/announce.ts';
+import { ledgerGuardOf } from '../db/errors.ts';
+import { join, raw, ref, sql, withSteps } from '../db/sql.ts';
+import { InsufficientCreditsError, NotFoundError, RateLimitedError } from '../errors.ts';
+import type { OutboxInput } from '../events/webhook-outbox.ts';
+import type { Task, TaskStatus } from '../generated/prisma/client.ts';
+import { priceOf } from '../ledger/pricing.ts';
 import { taskPayload, webhookEventType } from './payload.ts';
-import { releaseSlot } from './store.ts';
+import type { GenerationRequest } from './requests.ts';
+import {
+  acceptStatement,
+  failStatement,
+  rejectStatement,
+  submitStatement,
+  succeedStatement,
+  type Move,
+  type Transition,
+} from './statements.ts';
 
-// Every status change of a task is one transaction that starts with a
-// conditional update on the task's status: whoever moves the task first wins,
-// everyone else (a second callback, another process's poll, recovery) sees
-// zero rows and does nothing. That is what makes charges and refunds
-// exactly-once. Within a transaction the tenant's balance row is updated
-// last, so its lock is held for as short a time as possible. Acceptance, the
-// hot path, is a single statement of its own (accept.ts).
+/** The allowed transitions: the status a task must have, and those it may get. */
+export const TRANSITIONS = {
+  /** A new task, its price held and an in-flight slot taken. */
+  submit: { from: null, to: ['SUBMITTING'] },
+  /** Upstream took it: the hold becomes the tenant's charge, upstream's cost is mirrored. */
+  accept: { from: 'SUBMITTING', to: ['IN_PROGRESS'] },
+  /** Upstream refused it or could not be reached: the hold is voided, nothing is charged. */
+  reject: { from: 'SUBMITTING', to: ['FAILED'] },
+  /** Our process died before upstream answered: as reject, and the webhook is told. */
+  recover: { from: 'SUBMITTING', to: ['FAILED'] },
+  /** Upstream finished: the charge is kept, or refunded with upstream's mirrored charge. */
+  settle: { from: 'IN_PROGRESS', to: ['SUCCESS', 'FAILED'] },
+  /** No result within TASK_DEADLINE_MS: failed and refunded. */
+  expire: { from: 'IN_PROGRESS', to: ['FAILED'] },
+} as const satisfies Record<string, { from: TaskStatus | null; to: readonly TaskStatus[] }>;
 
-/** Upstream refused the task (or could not be reached): release the hold, nothing is charged. */
-export async function rejectTask(
-  db: Db,
-  task: Task,
-  errorMessage: string,
-  options: { notify?: boolean } = {},
-): Promise<Task | null> {
-  return db.$transaction(async (tx) => {
-    const moved = await tx.task.updateMany({
-      where: { id: task.id, status: 'SUBMITTING' },
-      // The key is released so that a retry with it may try again.
-      data: { status: 'FAILED', errorMessage, creditsCharged: 0, completedAt: new Date(), idempotencyKey: null },
-    });
-    if (moved.count === 0) return null;
-    await voidHold(tx, task.holdId!);
-    await releaseSlot(tx, task.tenantId);
-    const ended = await tx.task.findUniqueOrThrow({ where: { id: task.id } });
-    if (options.notify) await enqueueTaskWebhook(tx, ended);
-    return ended;
-  });
+type Name = Exclude<keyof typeof TRANSITIONS, 'submit'>;
+
+function move(name: Name, to: TaskStatus): Move {
+  const t = TRANSITIONS[name];
+  if (!(t.to as readonly TaskStatus[]).includes(to)) throw new Error(`${name} cannot move a task to ${to}`);
+  return { from: t.from, to };
+}
+
+/** Runs a transition's statement; the task as it is now, or null when it was not in the `from` status. */
+async function run(store: Store, t: Transition): Promise<Task | null> {
+  const columns = [
+    ...t.guards.map((guard, i) => sql`${guard} AS ${raw(`_guard${i}`)}`),
+    sql`${store.announcer.column(eventsArray(t.events))} AS _announced`,
+  ];
+  const rows = await store.db.$queryRaw<Record<string, unknown>[]>(
+    withSteps(t.steps, sql`SELECT t.*, ${join(columns, ', ')} FROM ${ref(t.task)} t`),
+  );
+  const row = rows[0];
+  if (!row) return null;
+  store.announcer.committed(row['_announced']);
+  for (const key of Object.keys(row)) if (key.startsWith('_')) delete row[key];
+  return row as unknown as Task;
+}
+
+export interface Submission {
+  tenantId: string;
+  request: GenerationRequest;
+  requestHash: string;
+  maxInFlight: number;
+}
+
+/**
+ * submit: the task, SUBMITTING, with its price held. Null when the request's
+ * idempotency key belongs to another task (the caller replays that one).
+ * Refused (balance, in-flight limit, unknown tenant): a typed error, nothing written.
+ */
+export async function submit(store: Store, s: Submission): Promise<Task | null> {
+  try {
+    return await run(store, submitStatement({ ...s, id: randomUUID(), holdId: randomUUID() }));
+  } catch (error) {
+    if (ledgerGuardOf(error) === 'RESERVATION_REFUSED') throw await whyRefused(store, s);
+    throw error;
+  }
+}
+
+async function whyRefused(store: Store, s: Submission): Promise<Error> {
+  const account = await store.db.account.findUnique({ where: { tenantId: s.tenantId }, select: { available: true, inFlight: true } });
+  if (!account) return new NotFoundError('Tenant not found');
+  if (account.inFlight >= s.maxInFlight) {
+    return new RateLimitedError(`Too many tasks in flight: at most ${s.maxInFlight} per tenant; wait for some to finish`, 5);
+  }
+  return new InsufficientCreditsError(await priceOf(store.db, s.tenantId, s.request.model), account.available);
+}
+
+/** accept: IN_PROGRESS, charged. Null when the task was no longer SUBMITTING (recovery abandoned it). */
+export function accept(store: Store, task: Task, upstreamTaskId: string, firstPollAt: Date): Promise<Task | null> {
+  return run(
+    store,
+    acceptStatement(task, move('accept', 'IN_PROGRESS'), new Date(), {
+      upstreamTaskId,
+      firstPollAt,
+      chargeId: randomUUID(),
+      mirrorId: randomUUID(),
+    }),
+  );
+}
+
+/** reject: FAILED, hold voided, nothing charged. Null when it was no longer SUBMITTING. */
+export function reject(store: Store, task: Task, errorMessage: string): Promise<Task | null> {
+  return run(store, rejectStatement(task, move('reject', 'FAILED'), new Date(), errorMessage, null));
+}
+
+/**
+ * recover: a SUBMITTING task whose process died (or hung) before upstream
+ * answered. Upstream may or may not have created it; if it did, that task is
+ * an orphan the tenant is not billed for (README, "Crash recovery").
+ */
+export function recover(store: Store, task: Task): Promise<Task | null> {
+  const errorMessage = 'Submission interrupted before upstream confirmed it; nothing was charged. Please retry.';
+  const at = new Date();
+  const ended: Task = { ...task, status: 'FAILED', errorMessage, creditsCharged: 0, completedAt: at, updatedAt: at, idempotencyKey: null };
+  // The client may never have seen an answer: its webhook is told.
+  return run(store, rejectStatement(task, move('recover', 'FAILED'), at, errorMessage, webhookFor(ended, at)));
 }
 
 export type Outcome =
   | { status: 'SUCCESS'; resultUrls: string[]; consumedCredits: number }
   | { status: 'FAILED'; errorMessage: string };
 
-/**
- * Ends an IN_PROGRESS task. FAILED reverses the tenant's charge (REFUND) and
- * the mirrored upstream charge (UPSTREAM_REFUND). Returns null when the task
- * had already ended: the caller lost the race and must do nothing else.
- */
-export async function settleTask(db: Db, task: Task, outcome: Outcome): Promise<Task | null> {
-  return db.$transaction(async (tx) => {
-    const completedAt = new Date();
-    const moved = await tx.task.updateMany({
-      where: { id: task.id, status: 'IN_PROGRESS' },
-      data:
-        outcome.status === 'SUCCESS'
-          ? { status: 'SUCCESS', resultUrls: outcome.resultUrls, upstreamCredits: outcome.consumedCredits, completedAt, nextPollAt: null, leaseUntil: null }
-          : { status: 'FAILED', errorMessage: outcome.errorMessage, refunded: true, upstreamCredits: 0, completedAt, nextPollAt: null, leaseUntil: null },
-    });
-    if (moved.count === 0) return null;
-    if (outcome.status === 'FAILED') {
-      if (task.upstreamChargeId) await reverse(tx, task.upstreamChargeId, { kind: 'UPSTREAM_REFUND', note: 'upstream refunded a failed task' });
-      if (task.chargeId) await reverse(tx, task.chargeId, { kind: 'REFUND', note: `refund: ${outcome.errorMessage}`.slice(0, 500) });
-    }
-    await releaseSlot(tx, task.tenantId);
-    const ended = await tx.task.findUniqueOrThrow({ where: { id: task.id } });
-    await enqueueTaskWebhook(tx, ended);
-    return ended;
-  });
+/** settle: SUCCESS keeps the charge; FAILED refunds it and reverses upstream's mirrored charge. Null: someone else settled it. */
+export function settle(store: Store, task: Task, outcome: Outcome): Promise<Task | null> {
+  return end(store, task, move('settle', outcome.status), outcome);
 }
 
-/**
- * A SUBMITTING task whose process died (or hung) before upstream answered:
- * release the hold and fail it. Upstream may or may not have created the
- * task; if it did, that task is an orphan that the tenant is not billed for.
- */
-export async function abandonSubmission(db: Db, task: Task): Promise<Task | null> {
-  return rejectTask(
-    db,
-    task,
-    'Submission interrupted before upstream confirmed it; nothing was charged. Please retry.',
-    // The client may never have seen an answer: tell its webhook.
-    { notify: true },
+/** expire: past the deadline, FAILED and refunded (README, "Deadlines"). */
+export function expire(store: Store, task: Task, deadlineMs: number): Promise<Task | null> {
+  const errorMessage = `Timed out: no result from upstream within ${Math.round(deadlineMs / 1000)} s`;
+  return end(store, task, move('expire', 'FAILED'), { status: 'FAILED', errorMessage });
+}
+
+function end(store: Store, task: Task, m: Move, outcome: Outcome): Promise<Task | null> {
+  const at = new Date();
+  const common = { completedAt: at, updatedAt: at, nextPollAt: null, leaseUntil: null };
+  if (outcome.status === 'SUCCESS') {
+    const ended: Task = { ...task, ...common, status: 'SUCCESS', resultUrls: outcome.resultUrls, upstreamCredits: outcome.consumedCredits };
+    return run(store, succeedStatement(task, m, at, outcome, webhookFor(ended, at)));
+  }
+  const ended: Task = { ...task, ...common, status: 'FAILED', errorMessage: outcome.errorMessage, refunded: true, upstreamCredits: 0 };
+  return run(
+    store,
+    failStatement(task, m, at, { errorMessage: outcome.errorMessage, refundId: randomUUID(), mirrorRefundId: randomUUID() }, webhookFor(ended, at)),
   );
 }
 
-async function enqueueTaskWebhook(tx: Tx, task: Task): Promise<void> {
-  if (!task.callbackUrl) return;
-  await enqueueWebhook(tx, {
-    tenantId: task.tenantId,
-    taskId: task.id,
-    url: task.callbackUrl,
-    eventType: webhookEventType(task),
-    payload: { type: webhookEventType(task), timestamp: new Date().toISOString(), data: taskPayload(task) },
-  });
+/** The tenant's webhook for a task that just ended, as the statement will have written it. */
+function webhookFor(ended: Task, at: Date): OutboxInput | null {
+  if (!ended.callbackUrl) return null;
+  const type = webhookEventType(ended);
+  return {
+    tenantId: ended.tenantId,
+    taskId: ended.id,
+    url: ended.callbackUrl,
+    eventType: type,
+    payload: { type, timestamp: at.toISOString(), data: taskPayload(ended) },
+  };
 }

@@ -1,5 +1,5 @@
 import type { Task } from '../generated/prisma/client.ts';
-import { encodeGlobalId } from '../global-ids.ts';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 
 /**
  * A task as JSON, with the fields of the GraphQL `Task` type (tenant-visible
@@ -7,12 +7,12 @@ import { encodeGlobalId } from '../global-ids.ts';
  */
 export function taskPayload(task: Task): Record<string, unknown> {
   return {
-    id: encodeGlobalId('Task', task.id),
+    id: encodeGlobalID('Task', task.id),
     model: task.model,
     status: task.status,
     prompt: task.prompt,
     imageUrls: task.imageUrls,
-    sourceTask: task.sourceTaskId ? { id: encodeGlobalId('Task', task.sourceTaskId) } : null,
+    sourceTask: task.sourceTaskId ? { id: encodeGlobalID('Task', task.sourceTaskId) } : null,
     resultUrls: task.resultUrls,
     creditsCharged: task.creditsCharged,
     refunded: task.refunded,

@@ -11,7 +11,7 @@ export function createTaskPoller(deps: TaskDeps): Worker & { pollNow(taskId: str
   const { settings } = deps;
   const worker = createIntervalWorker('task-poller', settings.pollIntervalMs, deps.logger, async () => {
     for (;;) {
-      const due = await claimDueTasks(deps.db, { limit: settings.pollBatch, leaseMs: settings.leaseMs });
+      const due = await claimDueTasks(deps.store.db, { limit: settings.pollBatch, leaseMs: settings.leaseMs });
       await Promise.all(due.map((task) => pollTask(deps, task).catch((error: unknown) => {
         deps.logger.error({ err: error, taskId: task.id }, 'poll failed');
       })));
@@ -22,7 +22,7 @@ export function createTaskPoller(deps: TaskDeps): Worker & { pollNow(taskId: str
     ...worker,
     /** An upstream callback's hint: poll this task now, if nobody else is. */
     async pollNow(taskId) {
-      const [task] = await claimDueTasks(deps.db, { limit: 1, leaseMs: settings.leaseMs, taskId });
+      const [task] = await claimDueTasks(deps.store.db, { limit: 1, leaseMs: settings.leaseMs, taskId });
       if (task) await pollTask(deps, task);
     },
   };

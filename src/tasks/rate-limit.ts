@@ -26,6 +26,11 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
       buckets.set(tenantId, bucket);
       if (buckets.size > 100_000) buckets.clear();
     },
+    /** Gives back a token taken for a request that turned out to be an idempotent replay. */
+    refund(tenantId: string): void {
+      const bucket = buckets.get(tenantId);
+      if (bucket) bucket.tokens = Math.min(perMinute, bucket.tokens + 1);
+    },
   };
 }
 

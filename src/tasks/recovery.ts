@@ -1,6 +1,6 @@
 import { createIntervalWorker, type Worker } from '../worker.ts';
 import type { TaskDeps } from './deps.ts';
-import { abandonSubmission } from './lifecycle.ts';
+import { recover } from './lifecycle.ts';
 
 /**
  * Finishes what a dead process left half done. A task still SUBMITTING after
@@ -11,17 +11,13 @@ import { abandonSubmission } from './lifecycle.ts';
 export function createRecovery(deps: TaskDeps, intervalMs = Math.min(5000, deps.settings.submitTimeoutMs / 4)): Worker {
   return createIntervalWorker('task-recovery', intervalMs, deps.logger, async () => {
     const cutoff = new Date(Date.now() - deps.settings.submitTimeoutMs);
-    const stale = await deps.db.task.findMany({
+    const stale = await deps.store.db.task.findMany({
       where: { status: 'SUBMITTING', createdAt: { lt: cutoff } },
       take: 100,
     });
     for (const task of stale) {
-      const ended = await abandonSubmission(deps.db, task);
-      if (!ended) continue;
-      deps.logger.warn({ taskId: task.id, tenantId: task.tenantId }, 'abandoned submission resolved: hold voided');
-      deps.bus.taskChanged(ended);
-      deps.bus.balanceChanged(task.tenantId);
-      if (ended.callbackUrl) deps.onWebhooksEnqueued();
+      const ended = await recover(deps.store, task);
+      if (ended) deps.logger.warn({ taskId: task.id, tenantId: task.tenantId }, 'abandoned submission resolved: hold voided');
     }
   });
 }

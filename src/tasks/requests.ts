@@ -1,13 +1,11 @@
+// The four generation requests: the rules of their inputs, as zod schemas the
+// GraphQL edge applies to each mutation's input (Pothos's validation plugin),
+// and the one normalised shape they parse into. The normalised form is also
+// what idempotency compares: the same key with another request is a conflict.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { GenerationModel } from '../generated/prisma/enums.ts';
+import { CATALOG, MAX_PROMPT_CHARS, promptLength, type GenerationModel, type InputUse } from '../catalog.ts';
 import { checkUrlSyntax } from '../net/ssrf.ts';
-import { MAX_PROMPT_CHARS, promptLength } from '../upstream/models.ts';
-import { parseInput } from '../validation.ts';
-
-// The four generation requests, parsed at the edge into one normalised shape.
-// The normalised form is also what idempotency compares: the same key with a
-// different normalised request is a conflict.
 
 export interface GenerationRequest {
   model: GenerationModel;
@@ -25,58 +23,36 @@ const prompt = z
   .refine((p) => p.trim().length > 0, 'must not be empty')
   .refine((p) => promptLength(p) <= MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`);
 
-const publicUrl = (field: string) =>
-  z.string().transform((raw, ctx) => {
-    try {
-      return checkUrlSyntax(raw, field).toString();
-    } catch (error) {
-      ctx.addIssue({ code: 'custom', message: (error as Error).message });
-      return z.NEVER;
-    }
-  });
+/** An image URL upstream will fetch: http(s), and not at a private address (net/url-guard.ts). */
+const publicUrl = z.string().transform((raw, ctx) => {
+  try {
+    return checkUrlSyntax(raw, 'imageUrls').toString();
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** A task id argument, already decoded by the relay plugin's globalID input (schema layer). */
+const taskRef = z.object({ id: z.string() }).transform((ref) => ref.id);
 
 const common = {
   // Shape only here; where it points is checked after DNS resolution, against
   // the SSRF allow-list, when the request is submitted (net/ssrf.ts).
-  callbackUrl: z
-    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-    .max(2048)
-    .nullish(),
+  callbackUrl: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048).nullish(),
   public: z.boolean().nullish(),
-  idempotencyKey: z.string().min(1).max(200).nullish(),
+  idempotencyKey: z.string().min(1, 'must not be empty').max(200, 'must be at most 200 characters').nullish(),
 };
 
-const schemas = {
-  TEXT_TO_IMAGE: z.object({ prompt, ...common }),
-  TEXT_TO_VIDEO: z.object({ prompt, ...common }),
-  IMAGE_TO_VIDEO: z
-    .object({
-      prompt: prompt.nullish(),
-      imageUrls: z.array(publicUrl('imageUrls')).min(1).max(10).nullish(),
-      sourceTaskId: z.string().nullish(),
-      ...common,
-    })
-    .refine((v) => (v.imageUrls == null) !== (v.sourceTaskId == null), {
-      message: 'give exactly one of imageUrls and sourceTaskId',
-      path: ['imageUrls'],
-    }),
-  UPSCALE: z.object({ sourceTaskId: z.string(), ...common }),
-} as const;
-
-/**
- * Validates a mutation's input for `model`. `sourceTaskId` stays as given
- * (an opaque ID); the caller decodes and authorises it.
- */
-export function parseGenerationInput(model: GenerationModel, input: Record<string, unknown>): GenerationRequest {
-  const v = parseInput(schemas[model] as z.ZodType<Record<string, unknown>>, input) as {
+function normalise(model: GenerationModel) {
+  return (v: {
     prompt?: string | null;
     imageUrls?: string[] | null;
     sourceTaskId?: string | null;
     callbackUrl?: string | null;
     public?: boolean | null;
     idempotencyKey?: string | null;
-  };
-  return {
+  }): GenerationRequest => ({
     model,
     prompt: v.prompt ?? null,
     imageUrls: v.imageUrls ?? [],
@@ -84,8 +60,41 @@ export function parseGenerationInput(model: GenerationModel, input: Record<strin
     callbackUrl: v.callbackUrl ?? null,
     public: v.public ?? false,
     idempotencyKey: v.idempotencyKey ?? null,
-  };
+  });
 }
+
+/** An input the model takes, needs, or does not take (then it must be absent). */
+function use<T>(how: InputUse, schema: z.ZodType<T, unknown>): z.ZodType<T | null | undefined, unknown> {
+  if (how === 'required') return schema;
+  if (how === 'optional') return schema.nullish();
+  return z.undefined({ error: 'is not taken by this model' }).optional();
+}
+
+/** The input rules of one model, from the catalogue: which inputs it takes and which it needs. */
+function schemaFor(model: GenerationModel) {
+  const { inputs, imageSourceExclusive } = CATALOG[model];
+  const object = z.object({
+    ...common,
+    prompt: use(inputs.prompt, prompt),
+    imageUrls: use(inputs.imageUrls, z.array(publicUrl).min(1).max(10)),
+    sourceTaskId: use(inputs.sourceTask, taskRef),
+  });
+  const checked = imageSourceExclusive
+    ? object.refine((v) => (v.imageUrls == null) !== (v.sourceTaskId == null), {
+        message: 'give exactly one of imageUrls and sourceTaskId',
+        path: ['imageUrls'],
+      })
+    : object;
+  return checked.transform(normalise(model));
+}
+
+/** Each model's input schema; the schema layer validates (and transforms) each mutation's `input` with it. */
+export const GENERATION_INPUTS = {
+  TEXT_TO_IMAGE: schemaFor('TEXT_TO_IMAGE'),
+  TEXT_TO_VIDEO: schemaFor('TEXT_TO_VIDEO'),
+  IMAGE_TO_VIDEO: schemaFor('IMAGE_TO_VIDEO'),
+  UPSCALE: schemaFor('UPSCALE'),
+} as const satisfies Record<GenerationModel, z.ZodType<GenerationRequest, unknown>>;
 
 /** A stable digest of everything that defines the request except its key. */
 export function requestHash(request: GenerationRequest): string {

@@ -1,4 +1,10 @@
-import { isUniqueViolation } from '../db/errors.ts';
+// The generation flow (README, "How a generation is billed"): replay an
+// idempotent retry, take a rate-limit token, submit (task claimed and price
+// held in one statement), call upstream, then accept (charged) or reject
+// (released). Every status change goes through the lifecycle, which
+// announces it; nothing here publishes.
+import { CATALOG, pollDelayMs } from '../catalog.ts';
+import { isTransient } from '../db/errors.ts';
 import {
   IdempotencyConflictError,
   NotFoundError,
@@ -17,52 +23,41 @@ import {
   isUpstreamError,
 } from '../upstream/errors.ts';
 import type { TaskDeps } from './deps.ts';
-import { acceptTask } from './accept.ts';
-import { rejectTask } from './lifecycle.ts';
-import { pollDelayMs, UPSTREAM_MODEL } from './models.ts';
+import * as lifecycle from './lifecycle.ts';
 import { requestHash, type GenerationRequest } from './requests.ts';
 import { upstreamInput } from './upstream-input.ts';
-import { insertSubmittingTask } from './store.ts';
 
-/**
- * The generation flow (README, "How a generation is billed"): validate,
- * reserve and record SUBMITTING in one statement, call upstream, then charge
- * (accepted) or release (rejected). Returns the task, IN_PROGRESS.
- */
+/** How long an accepted task's charge is retried on transient database errors before it is given up as an orphan. */
+const ACCEPT_RETRY_MS = 10_000;
+
+/** Returns the task: IN_PROGRESS when new, as it is now when replayed. */
 export async function submitGeneration(deps: TaskDeps, tenantId: string, request: GenerationRequest): Promise<Task> {
-  const { db } = deps;
   const hash = requestHash(request);
-  if (request.idempotencyKey) {
-    const replay = await findReplay(deps, tenantId, request.idempotencyKey, hash);
-    if (replay) return replay;
-  }
+  // A replay is answered before anything else, and takes no rate-limit token.
+  const earlier = await findReplay(deps, tenantId, request.idempotencyKey, hash);
+  if (earlier) return earlier;
   deps.rateLimiter.take(tenantId);
   if (request.callbackUrl) await assertPublicUrl(request.callbackUrl, 'callbackUrl', deps.ssrfPolicy);
   const source = request.sourceTaskId ? await resolveSource(deps, tenantId, request) : null;
 
-  let task: Task;
-  try {
-    task = await insertSubmittingTask(db, {
-      tenantId,
-      request,
-      requestHash: hash,
-      maxInFlight: deps.settings.maxInFlight,
-    });
-  } catch (error) {
-    // A concurrent request with the same key got there first.
-    if (request.idempotencyKey && isUniqueViolation(error)) {
-      const replay = await findReplay(deps, tenantId, request.idempotencyKey, hash);
-      if (replay) return replay;
+  // A racing retry with the same key may claim it first: then this one is a
+  // replay after all (its token goes back). If that task was rejected in the
+  // meantime its key was released, and this request claims it anew.
+  for (let attempt = 1; ; attempt++) {
+    const task = await lifecycle.submit(deps.store, { tenantId, request, requestHash: hash, maxInFlight: deps.settings.maxInFlight });
+    if (task) return forward(deps, task, source?.upstreamTaskId ?? null);
+    const winner = await findReplay(deps, tenantId, request.idempotencyKey, hash);
+    if (winner) {
+      deps.rateLimiter.refund(tenantId);
+      return winner;
     }
-    throw error;
+    if (attempt >= 3) throw new Error('idempotency key claimed but its task vanished three times');
   }
-  deps.bus.taskChanged(task);
-  deps.bus.balanceChanged(tenantId);
-  return forward(deps, task, source?.upstreamTaskId ?? null);
 }
 
-async function findReplay(deps: TaskDeps, tenantId: string, key: string, hash: string): Promise<Task | null> {
-  const existing = await deps.db.task.findUnique({ where: { tenantId_idempotencyKey: { tenantId, idempotencyKey: key } } });
+async function findReplay(deps: TaskDeps, tenantId: string, key: string | null, hash: string): Promise<Task | null> {
+  if (!key) return null;
+  const existing = await deps.store.db.task.findUnique({ where: { tenantId_idempotencyKey: { tenantId, idempotencyKey: key } } });
   if (!existing) return null;
   if (existing.requestHash !== hash) {
     throw new IdempotencyConflictError('This idempotencyKey was already used for a different generation request');
@@ -72,56 +67,74 @@ async function findReplay(deps: TaskDeps, tenantId: string, key: string, hash: s
 
 /** The tenant's own successful task, whatever id was given: nothing else is reachable. */
 async function resolveSource(deps: TaskDeps, tenantId: string, request: GenerationRequest): Promise<Task> {
-  const source = await deps.db.task.findFirst({ where: { id: request.sourceTaskId!, tenantId } });
+  const db = deps.store.db;
+  const source = await db.task.findFirst({ where: { id: request.sourceTaskId!, tenantId } });
   if (!source) throw new NotFoundError('Source task not found');
   if (source.status !== 'SUCCESS' || !source.upstreamTaskId) {
     throw new SourceNotReadyError(`The source task is ${source.status}; it must have succeeded`);
   }
-  if (request.model === 'IMAGE_TO_VIDEO' && !(await producesImage(deps, source))) {
+  if (CATALOG[request.model].sourceMustBeImage && (await resultKind(deps, source)) !== 'image') {
     throw new ValidationError('sourceTaskId must be a task whose result is an image', 'sourceTaskId');
   }
   return source;
 }
 
-async function producesImage(deps: TaskDeps, task: Task): Promise<boolean> {
+/** Whether a task's result is an image or a video, following upscales back to what they upscaled. */
+async function resultKind(deps: TaskDeps, task: Task): Promise<'image' | 'video' | null> {
   let current: Task | null = task;
   for (let depth = 0; current && depth < 20; depth++) {
-    if (current.model === 'TEXT_TO_IMAGE') return true;
-    if (current.model !== 'UPSCALE' || !current.sourceTaskId) return false;
-    current = await deps.db.task.findUnique({ where: { id: current.sourceTaskId } });
+    const result = CATALOG[current.model].result;
+    if (result !== 'source') return result;
+    if (!current.sourceTaskId) return null;
+    current = await deps.store.db.task.findUnique({ where: { id: current.sourceTaskId } });
   }
-  return false;
+  return null;
 }
 
 async function forward(deps: TaskDeps, task: Task, sourceUpstreamId: string | null): Promise<Task> {
   const callbackUrl = `${deps.callbackBaseUrl()}/upstream/callback/${task.id}/${task.callbackToken}`;
   let upstreamTaskId: string;
   try {
-    const result = await deps.upstream.generate(UPSTREAM_MODEL[task.model], upstreamInput(task, sourceUpstreamId), {
+    const result = await deps.upstream.generate(CATALOG[task.model].upstreamName, upstreamInput(task, sourceUpstreamId), {
       callbackUrl,
       public: task.public,
     });
     upstreamTaskId = result.taskId;
   } catch (error) {
     const failure = toGatewayError(deps, error);
-    const rejected = await rejectTask(deps.db, task, failure.message);
-    if (rejected) {
-      deps.bus.taskChanged(rejected);
-      deps.bus.balanceChanged(task.tenantId);
-    }
+    await lifecycle.reject(deps.store, task, failure.message);
     throw failure;
   }
-  const firstPoll = new Date(Date.now() + pollDelayMs(task.model, 0, { initialMs: deps.settings.pollInitialMs, maxMs: deps.settings.pollMaxMs }));
-  const accepted = await acceptTask(deps.db, task, upstreamTaskId, firstPoll);
+  const { pollInitialMs, pollMaxMs } = deps.settings;
+  const firstPoll = new Date(Date.now() + pollDelayMs(task.model, 0, { initialMs: pollInitialMs, maxMs: pollMaxMs }));
+  const accepted = await acceptWithRetry(deps, task, upstreamTaskId, firstPoll);
   if (!accepted) {
     // Recovery abandoned the task while upstream was still answering: only
     // possible when TASK_SUBMIT_TIMEOUT_MS is shorter than a generate call.
     deps.logger.error({ taskId: task.id, upstreamTaskId }, 'orphan upstream task: accepted after the submission was abandoned');
     throw new UpstreamUnavailableError('Upstream answered too late; nothing was charged. Please retry.');
   }
-  deps.bus.taskChanged(accepted);
-  deps.bus.balanceChanged(task.tenantId);
   return accepted;
+}
+
+/**
+ * Upstream has charged us: the tenant must be charged too. A transient
+ * database failure (a lost connection, a restart) is retried for a while;
+ * only then is the task left SUBMITTING, for recovery, as an orphan.
+ */
+async function acceptWithRetry(deps: TaskDeps, task: Task, upstreamTaskId: string, firstPoll: Date): Promise<Task | null> {
+  const deadline = Date.now() + ACCEPT_RETRY_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lifecycle.accept(deps.store, task, upstreamTaskId, firstPoll);
+    } catch (error) {
+      if (!isTransient(error) || Date.now() >= deadline) {
+        deps.logger.error({ err: error, taskId: task.id, upstreamTaskId }, 'upstream accepted a task that could not be charged');
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+    }
+  }
 }
 
 /** Maps an upstream failure to what the tenant is told; logs what admins must act on. */

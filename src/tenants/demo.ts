@@ -2,8 +2,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { issueApiKey } from '../auth/api-keys.ts';
 import { hashSecret } from '../auth/secrets.ts';
-import type { Db } from '../db/client.ts';
-import { topUp } from '../ledger/top-up.ts';
+import type { Store } from '../db/announce.ts';
+import { topUp } from '../ledger/credits.ts';
 import { createTenant } from './service.ts';
 
 export const DEMO_CREDITS = 1000;
@@ -13,8 +13,9 @@ export const DEMO_CREDITS = 1000;
  * key kept in DATA_DIR/demo-tenant-key so every start can print it. If the
  * saved key no longer works (revoked, or a new database), a new one is made.
  */
-export async function ensureDemoTenant(db: Db, dataDir: string): Promise<{ tenantId: string; secret: string }> {
+export async function ensureDemoTenant(store: Store, dataDir: string): Promise<{ tenantId: string; secret: string }> {
   const file = path.join(dataDir, 'demo-tenant-key');
+  const { db } = store;
   try {
     const saved = (await readFile(file, 'utf8')).trim();
     const key = await db.apiKey.findUnique({ where: { hash: hashSecret(saved) } });
@@ -23,7 +24,7 @@ export async function ensureDemoTenant(db: Db, dataDir: string): Promise<{ tenan
     // no saved key yet
   }
   const tenant = await createTenant(db, { name: 'Demo tenant' });
-  await topUp(db, { tenantId: tenant.id, amount: DEMO_CREDITS, idempotencyKey: 'demo-seed', note: 'Demo credits' });
+  await topUp(store, { tenantId: tenant.id, amount: DEMO_CREDITS, idempotencyKey: 'demo-seed', note: 'Demo credits' });
   const { secret } = await issueApiKey(db, { tenantId: tenant.id, name: 'demo' });
   await mkdir(dataDir, { recursive: true });
   await writeFile(file, `${secret}\n`, { mode: 0o600 });

@@ -6,10 +6,10 @@ import {
   UpstreamCreditsError,
   type UpstreamError,
   type UpstreamOperation,
+  UpstreamOutageError,
   UpstreamProtocolError,
   UpstreamRateLimitError,
   UpstreamRejectedError,
-  UpstreamUnavailableError,
 } from './errors.ts';
 import { parseRetryAfter } from './retry.ts';
 import type { AttemptOutcome } from './transport.ts';
@@ -162,5 +162,5 @@ export function finalError(
   }
   if (verdict.kind === 'protocol') return new UpstreamProtocolError(message, details);
   const reason = verdict.reason === 'body' ? 'http' : verdict.reason;
-  return new UpstreamUnavailableError(message, { ...details, reason });
+  return new UpstreamOutageError(message, { ...details, reason });
 }

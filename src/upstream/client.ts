@@ -2,7 +2,7 @@
 // concurrency cap, and turning outcomes into typed results or errors.
 import { pino, type Logger } from 'pino';
 import { classify, fatalError, finalError, type Verdict } from './classify.ts';
-import { type UpstreamOperation, UpstreamUnavailableError } from './errors.ts';
+import { type UpstreamOperation, UpstreamOutageError } from './errors.ts';
 import { toWireInput, type UpstreamInputByModel, type UpstreamModel } from './models.ts';
 import { backoffDelay, DEFAULT_RETRY, type RetryOptions, Semaphore, sleep } from './retry.ts';
 import { createTransport } from './transport.ts';
@@ -83,7 +83,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     for (let attempt = 1; ; attempt++) {
       if (closed) {
         // Retrying against a closed pool until the deadline would only delay shutdown.
-        throw new UpstreamUnavailableError(`upstream ${spec.operation}: the client is closed`, {
+        throw new UpstreamOutageError(`upstream ${spec.operation}: the client is closed`, {
           operation: spec.operation,
           attempts: attempt - 1,
           reason: 'network',
@@ -94,7 +94,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       // The first attempt always gets its full timeout; the deadline bounds retries.
       const slotWait = attempt === 1 ? Math.max(remaining, timeoutMs) : remaining;
       if (!(await semaphore.acquire(slotWait))) {
-        throw new UpstreamUnavailableError(`upstream ${spec.operation}: no free request slot before the deadline`, {
+        throw new UpstreamOutageError(`upstream ${spec.operation}: no free request slot before the deadline`, {
           operation: spec.operation,
           attempts: attempt - 1,
           reason: 'queue',

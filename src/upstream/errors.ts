@@ -80,14 +80,19 @@ export class UpstreamRateLimitError extends UpstreamError {
   }
 }
 
-/** 5xx, timeout or network failure that outlasted the retry budget, or was not safe to retry. */
-export class UpstreamUnavailableError extends UpstreamError {
+/**
+ * Upstream could not be reached or did not answer properly (kind
+ * 'unavailable'): 5xx, timeout, network or queue failure that outlasted the
+ * retry budget, or was not safe to retry. Not to be confused with the domain
+ * error `UpstreamUnavailableError` (src/errors.ts), which is what a tenant is told.
+ */
+export class UpstreamOutageError extends UpstreamError {
   readonly kind = 'unavailable' as const;
   /** What went wrong on the last attempt: 'http' (5xx), 'timeout', 'network' or 'queue' (no free slot before the deadline). */
   readonly reason: 'http' | 'timeout' | 'network' | 'queue';
   constructor(
     message: string,
-    details: UpstreamErrorDetails & { reason: UpstreamUnavailableError['reason'] },
+    details: UpstreamErrorDetails & { reason: UpstreamOutageError['reason'] },
   ) {
     super(message, details);
     this.reason = details.reason;

@@ -1,5 +1,5 @@
-// The upstream module's public surface; the rest of the gateway imports from here.
-export { startUpstream, type UpstreamRuntime } from './bootstrap.ts';
+// The upstream client's public surface; the rest of the gateway imports from here.
+// Starting the in-process simulator when no key is configured is app.ts's (startUpstream).
 export { createUpstreamClient, type GenerateOptions, type UpstreamClient, type UpstreamClientOptions } from './client.ts';
 export * from './errors.ts';
 export * from './models.ts';

@@ -1,38 +1,13 @@
-// The four upstream models, their credit prices and the input each accepts.
-// Prices are the contract's table; the gateway mirrors them in its ledger, so
-// they live in one place.
+// The input each upstream model accepts, typed for the client, and its wire
+// form. Which models exist, what they cost and the prompt limit are the
+// catalogue's (src/catalog.ts); this module only re-exports the names the
+// client's callers need.
+import type { UpstreamModelName } from '../catalog.ts';
 
-export const UPSTREAM_MODELS = [
-  'grok-imagine/text-to-image',
-  'grok-imagine/text-to-video',
-  'grok-imagine/image-to-video',
-  'grok-imagine/upscale',
-] as const;
+export { MAX_PROMPT_CHARS, promptLength, UPSTREAM_MODEL_NAMES, type UpstreamModelName } from '../catalog.ts';
 
-export type UpstreamModel = (typeof UPSTREAM_MODELS)[number];
-
-export const DEFAULT_UPSTREAM_MODEL: UpstreamModel = 'grok-imagine/text-to-image';
-
-export const UPSTREAM_COST: Record<UpstreamModel, number> = {
-  'grok-imagine/text-to-image': 5,
-  'grok-imagine/text-to-video': 24,
-  'grok-imagine/image-to-video': 24,
-  'grok-imagine/upscale': 12,
-};
-
-/** The contract's limit on `input.prompt`, counted in Unicode code points. */
-export const MAX_PROMPT_CHARS = 5000;
-
-export function isUpstreamModel(value: unknown): value is UpstreamModel {
-  return typeof value === 'string' && (UPSTREAM_MODELS as readonly string[]).includes(value);
-}
-
-/** Code points, not UTF-16 units, so an emoji counts once as a person would count it. */
-export function promptLength(prompt: string): number {
-  let n = 0;
-  for (const _ of prompt) n++;
-  return n;
-}
+/** An upstream model name; kept as the client's name for the catalogue's type. */
+export type UpstreamModel = UpstreamModelName;
 
 export interface TextToImageInput {
   prompt: string;

@@ -2,9 +2,8 @@
 // reader of process.env; it hands the record to `parseUpstreamEnv`.
 import { z } from 'zod';
 
-// Helpers shared with the simulator's options: a bad value fails fast with the
-// variable's name in the message ("expected number" alone does not tell an
-// operator what to fix).
+// Parsing helpers: a bad value fails fast with the variable's name in the
+// message ("expected number" alone does not tell an operator what to fix).
 export type EnvRecord = Record<string, string | undefined>;
 
 /** Blank strings count as unset: `FOO=` in a .env file means "use the default". */
@@ -34,13 +33,6 @@ export function intString(min: number, max: number = Number.MAX_SAFE_INTEGER) {
     .transform(Number)
     .pipe(z.number().int().min(min, `must be >= ${min}`).max(max, `must be <= ${max}`));
 }
-
-/** A fraction in [0, 1]. */
-export const rateString = z
-  .string()
-  .regex(/^(\d+(\.\d*)?|\.\d+)$/, 'expected a number between 0 and 1')
-  .transform(Number)
-  .pipe(z.number().min(0, 'must be >= 0').max(1, 'must be <= 1'));
 
 export const urlString = z
   .string()

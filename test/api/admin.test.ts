@@ -79,14 +79,29 @@ describe('admin API over HTTP', () => {
     expect(transfers).toBeGreaterThanOrEqual(1);
   });
 
-  it('answers NOT_FOUND for unknown or malformed tenant ids', async () => {
+  it('answers NOT_FOUND for an unknown tenant id and VALIDATION for a malformed one, writing nothing', async () => {
     const unknown = Buffer.from('Tenant:00000000-0000-4000-8000-00000000abcd').toString('base64');
-    for (const tenantId of [unknown, 'not-an-id', Buffer.from('ApiKey:x').toString('base64')]) {
-      const res = await gw.gql<{ topUpCredits: ErrorResult }>(TOP_UP, { tenantId, amount: 5, key: 'x' });
-      expect(res.data!.topUpCredits).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
+    const res = await gw.gql<{ topUpCredits: ErrorResult }>(TOP_UP, { tenantId: unknown, amount: 5, key: 'x' });
+    expect(res.data!.topUpCredits).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
+    const malformed = [
+      'not-an-id',
+      Buffer.from('ApiKey:00000000-0000-4000-8000-00000000abcd').toString('base64'), // another type's id
+      Buffer.from('Tenant:x').toString('base64'), // not a uuid inside
+    ];
+    const transfers = await gw.deps.db.transfer.count();
+    for (const tenantId of malformed) {
+      const bad = await gw.gql<{ topUpCredits: ErrorResult }>(TOP_UP, { tenantId, amount: 5, key: 'x' });
+      expect(bad.data!.topUpCredits).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION' });
     }
+    expect(await gw.deps.db.transfer.count()).toBe(transfers);
     const read = await gw.gql<{ tenant: unknown }>(`query($id: ID!) { tenant(id: $id) { id } }`, { id: unknown });
     expect(read.data!.tenant).toBeNull();
+    // A query has no result union: a malformed id is a top-level VALIDATION error, never a 500.
+    for (const id of malformed) {
+      const readBad = await gw.gql(`query($id: ID!) { tenant(id: $id) { id } }`, { id });
+      expect(readBad.status).toBe(200);
+      expect(readBad.errors?.[0]?.extensions?.code).toBe('VALIDATION');
+    }
   });
 
   it('issues a key shown once, usable at once, and revocable', async () => {
@@ -127,17 +142,23 @@ describe('admin API over HTTP', () => {
     expect(after.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
   });
 
-  it('answers NOT_FOUND for issuing a key to an unknown tenant and revoking an unknown key', async () => {
+  it('answers NOT_FOUND for issuing a key to an unknown tenant and revoking an unknown key, VALIDATION for a malformed id', async () => {
     const unknownTenant = Buffer.from('Tenant:00000000-0000-4000-8000-00000000abcd').toString('base64');
     const issue = await gw.gql<{ issueApiKey: ErrorResult }>(
       `mutation($id: ID!) { issueApiKey(input: { tenantId: $id }) { __typename ... on Error { code } } }`,
       { id: unknownTenant },
     );
     expect(issue.data!.issueApiKey).toMatchObject({ code: 'NOT_FOUND' });
+    const unknownKey = Buffer.from('ApiKey:00000000-0000-4000-8000-00000000abcd').toString('base64');
     const revoke = await gw.gql<{ revokeApiKey: ErrorResult }>(
-      `mutation { revokeApiKey(input: { id: "bm9wZQ==" }) { __typename ... on Error { code } } }`,
+      `mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename ... on Error { code } } }`,
+      { id: unknownKey },
     );
     expect(revoke.data!.revokeApiKey).toMatchObject({ code: 'NOT_FOUND' });
+    const malformed = await gw.gql<{ revokeApiKey: ErrorResult }>(
+      `mutation { revokeApiKey(input: { id: "bm9wZQ==" }) { __typename ... on Error { code } } }`,
+    );
+    expect(malformed.data!.revokeApiKey).toMatchObject({ code: 'VALIDATION' });
   });
 
   it('issues admin API keys that work like the admin token until revoked', async () => {

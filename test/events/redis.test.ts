@@ -105,7 +105,7 @@ describe('fan-out across processes through Redis', () => {
 
       // And a key revoked on B closes the socket held on A.
       const keyId = (await database.prisma.apiKey.findFirstOrThrow({ where: { tenantId: { not: null } } })).id;
-      const { encodeGlobalId } = await import('../../src/global-ids.ts');
+      const { encodeGlobalID: encodeGlobalId } = await import('@pothos/plugin-relay');
       await gql(b.graphqlUrl, `mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, {
         token: ADMIN_TOKEN,
         variables: { id: encodeGlobalId('ApiKey', keyId) },

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { topUp } from '../../src/ledger/top-up.ts';
+import { topUp } from '../../src/ledger/credits.ts';
+import { notifyAnnouncer } from '../../src/db/announce.ts';
 import { createTenant } from '../../src/tenants/service.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -23,7 +24,7 @@ function runVerify(): { status: number | null; out: string } {
 describe('npm run ledger:verify', () => {
   it('exits 0 on a sound ledger and 1, naming the invariant, on a violation', async () => {
     const tenant = await createTenant(database.prisma, { name: 'cli' });
-    await topUp(database.prisma, { tenantId: tenant.id, amount: 10, idempotencyKey: 'k' });
+    await topUp({ db: database.prisma, announcer: notifyAnnouncer }, { tenantId: tenant.id, amount: 10, idempotencyKey: 'k' });
     const ok = runVerify();
     expect(ok.out).toContain('all invariants hold');
     expect(ok.status).toBe(0);

@@ -2,9 +2,9 @@
 // failures and 500s on, charged minus refunded equals the sum of
 // consumed_credits over all tasks, and the balance moved by exactly that much.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { CREDITS, type Model, MODELS } from '../../src/simulator/contract.ts';
 import type { SimulatorHandle } from '../../src/simulator/server.ts';
 import type { UpstreamClient } from '../../src/upstream/client.ts';
-import { UPSTREAM_COST, UPSTREAM_MODELS, type UpstreamModel } from '../../src/upstream/models.ts';
 import { clientFor, startCallbackReceiver, startTestSimulator, type CallbackReceiver } from '../upstream/helpers.ts';
 
 const START = 100_000;
@@ -39,7 +39,7 @@ async function settle(taskIds: string[]) {
 }
 
 it('keeps charged - refunded == sum(consumed_credits) under concurrent load with failures', async () => {
-  const textModels: UpstreamModel[] = ['grok-imagine/text-to-image', 'grok-imagine/text-to-video'];
+  const textModels = ['grok-imagine/text-to-image', 'grok-imagine/text-to-video'] as const;
   const firstWave = await Promise.all(
     Array.from({ length: 240 }, (_, i) => {
       const model = textModels[i % 2] ?? 'grok-imagine/text-to-image';
@@ -75,9 +75,9 @@ it('keeps charged - refunded == sum(consumed_credits) under concurrent load with
   expect(c.tasks.failed).toBeGreaterThan(0);
   expect(c.requests.generate?.['500'] ?? 0).toBeGreaterThan(0);
   for (const r of records) {
-    const model = (r.request?.model ?? '') as UpstreamModel;
-    expect(UPSTREAM_MODELS).toContain(model);
-    expect(r.consumedCredits).toBe(r.status === 'FAILED' ? 0 : UPSTREAM_COST[model]);
+    const model = (r.request?.model ?? '') as Model;
+    expect(MODELS).toContain(model);
+    expect(r.consumedCredits).toBe(r.status === 'FAILED' ? 0 : CREDITS[model]);
   }
   const failedCost = sim.tasks().filter((t) => t.status === 'FAILED').reduce((s, t) => s + t.cost, 0);
   expect(c.creditsRefunded).toBe(failedCost);

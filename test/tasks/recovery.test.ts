@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { requestHash, type GenerationRequest } from '../../src/tasks/requests.ts';
-import { insertSubmittingTask } from '../../src/tasks/store.ts';
+import { submit } from '../../src/tasks/lifecycle.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { balanceOf, generateOk, getTask, waitForEnd } from '../helpers/tasks.ts';
 
@@ -32,7 +32,7 @@ describe('crash recovery', () => {
     const request: GenerationRequest = {
       model: 'TEXT_TO_IMAGE', prompt: 'orphan', imageUrls: [], sourceTaskId: null, callbackUrl: null, public: false, idempotencyKey: null,
     };
-    const task = await insertSubmittingTask(gw.deps.db, { tenantId, request, requestHash: requestHash(request), maxInFlight: 10 });
+    const task = (await submit(gw.deps.store, { tenantId, request, requestHash: requestHash(request), maxInFlight: 10 }))!;
     expect(await balanceOf(gw, t.key)).toEqual({ available: 45, held: 5 });
     // The statement's RETURNING list yields exactly Prisma's Task shape.
     expect(task).toEqual(await gw.deps.db.task.findUniqueOrThrow({ where: { id: task.id } }));

@@ -31,7 +31,8 @@ describe('every validation error, and nothing written on any of them', () => {
     ['an empty idempotency key', 'textToImage', () => ({ prompt: 'p', idempotencyKey: '' }), 'VALIDATION'],
     ['a source that is a video, for image-to-video', 'imageToVideo', () => ({ sourceTaskId: videoTaskId }), 'VALIDATION'],
     ['an unknown source task', 'upscale', () => ({ sourceTaskId: unknownTask }), 'NOT_FOUND'],
-    ['a malformed source id', 'upscale', () => ({ sourceTaskId: 'garbage' }), 'NOT_FOUND'],
+    ['a malformed source id', 'upscale', () => ({ sourceTaskId: 'garbage' }), 'VALIDATION'],
+    ['a source id of another type', 'upscale', () => ({ sourceTaskId: Buffer.from('Tenant:00000000-0000-4000-8000-000000000abc').toString('base64') }), 'VALIDATION'],
   ];
 
   it.each(cases)('%s', async (_name, mutation, input, code) => {

@@ -1,7 +1,10 @@
 // The contract page (shared/upstream/README.md), endpoint by endpoint, run
 // against the simulator through the client (and raw HTTP where the client
-// cannot say something wrong on purpose).
+// cannot say something wrong on purpose). The simulator reads the page on its
+// own (src/simulator/contract.ts) and the gateway through its catalogue
+// (src/catalog.ts): where both readings meet, a misreading on either side fails.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CATALOG, GENERATION_MODELS } from '../../src/catalog.ts';
 import type { SimulatorHandle } from '../../src/simulator/server.ts';
 import type { UpstreamClient } from '../../src/upstream/client.ts';
 import {
@@ -10,7 +13,7 @@ import {
   UpstreamRejectedError,
   mayTaskExistUpstream,
 } from '../../src/upstream/errors.ts';
-import { UPSTREAM_COST, UPSTREAM_MODELS, type UpstreamInputByModel, type UpstreamModel } from '../../src/upstream/models.ts';
+import type { UpstreamInputByModel, UpstreamModel } from '../../src/upstream/models.ts';
 import { clientFor, expectRejection, raw, startTestSimulator, waitDone } from './helpers.ts';
 
 let sim: SimulatorHandle;
@@ -37,7 +40,7 @@ async function imageTask(): Promise<string> {
 }
 
 describe('POST /generate', () => {
-  it('creates a task for every model, IN_PROGRESS, and deducts its price at creation', async () => {
+  it("creates a task for every model, IN_PROGRESS, and deducts at creation what the gateway's catalogue says", async () => {
     const source = await imageTask();
     const inputs = {
       'grok-imagine/text-to-image': { prompt: 'A majestic dragon' },
@@ -45,13 +48,16 @@ describe('POST /generate', () => {
       'grok-imagine/image-to-video': { imageUrls: ['https://example.com/a.png'] },
       'grok-imagine/upscale': { taskId: source },
     } satisfies { [M in UpstreamModel]: UpstreamInputByModel[M] };
-    for (const model of UPSTREAM_MODELS) {
+    for (const gatewayModel of GENERATION_MODELS) {
+      const { upstreamName: model, upstreamCost } = CATALOG[gatewayModel];
       const before = sim.credits();
       const result = await client.generate(model, inputs[model]);
       expect(result.status).toBe('IN_PROGRESS');
       expect(result.taskId).toMatch(/^n[0-9a-f]{17}kie$/);
-      expect(before - sim.credits()).toBe(UPSTREAM_COST[model]);
-      expect(sim.task(result.taskId)?.consumedCredits).toBe(UPSTREAM_COST[model]);
+      expect(sim.task(result.taskId)?.model).toBe(model);
+      expect(before - sim.credits(), `credits deducted for ${model}`).toBe(upstreamCost);
+      expect(sim.task(result.taskId)?.consumedCredits).toBe(upstreamCost);
+      expect((await client.status(result.taskId)).consumedCredits).toBe(upstreamCost);
     }
   });
 

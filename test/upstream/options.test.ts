@@ -1,9 +1,9 @@
 // Environment parsing: defaults, every accepted form, and errors that name
 // the variable. Also the pure retry helpers.
 import { describe, expect, it } from 'vitest';
+import { MODELS as SIMULATOR_MODELS } from '../../src/simulator/contract.ts';
 import { normaliseLatency, parseSimulatorEnv, SIMULATOR_ENV_DOCS } from '../../src/simulator/options.ts';
-import { mayTaskExistUpstream, UpstreamAuthError, UpstreamUnavailableError } from '../../src/upstream/errors.ts';
-import { UPSTREAM_MODELS } from '../../src/upstream/models.ts';
+import { mayTaskExistUpstream, UpstreamAuthError, UpstreamOutageError } from '../../src/upstream/errors.ts';
 import { DEFAULT_UPSTREAM_URL, parseUpstreamEnv, UPSTREAM_ENV_DOCS } from '../../src/upstream/options.ts';
 import { backoffDelay, DEFAULT_RETRY, parseRetryAfter } from '../../src/upstream/retry.ts';
 
@@ -97,7 +97,7 @@ describe('parseSimulatorEnv', () => {
   it('documents every variable and accepts every latency form from code', () => {
     expect(Object.keys(SIMULATOR_ENV_DOCS)).toEqual(expect.arrayContaining(['SIMULATOR_PORT', 'SIMULATOR_API_KEY', 'SIMULATOR_CREDITS', 'SIMULATOR_LATENCY_MS', 'SIMULATOR_FAILURE_RATE', 'SIMULATOR_ERROR_RATE', 'SIMULATOR_RATE_LIMIT', 'SIMULATOR_SEED']));
     for (const spec of [5, '5', '5-5', { minMs: 5, maxMs: 5 }, { default: 5 }]) {
-      expect(Object.values(normaliseLatency(spec))).toEqual(UPSTREAM_MODELS.map(() => ({ minMs: 5, maxMs: 5 })));
+      expect(Object.values(normaliseLatency(spec))).toEqual(SIMULATOR_MODELS.map(() => ({ minMs: 5, maxMs: 5 })));
     }
   });
 });
@@ -123,11 +123,11 @@ describe('retry helpers', () => {
 
   it('says whether a failed generate may have left a task upstream', () => {
     expect(mayTaskExistUpstream(new UpstreamAuthError('x', { operation: 'generate' }))).toBe(false);
-    const timedOut = new UpstreamUnavailableError('x', { operation: 'generate', reason: 'timeout', mayHaveReachedUpstream: true });
+    const timedOut = new UpstreamOutageError('x', { operation: 'generate', reason: 'timeout', mayHaveReachedUpstream: true });
     expect(mayTaskExistUpstream(timedOut)).toBe(true);
-    expect(mayTaskExistUpstream(new UpstreamUnavailableError('x', { operation: 'status', reason: 'timeout', mayHaveReachedUpstream: true }))).toBe(false);
+    expect(mayTaskExistUpstream(new UpstreamOutageError('x', { operation: 'status', reason: 'timeout', mayHaveReachedUpstream: true }))).toBe(false);
     expect(mayTaskExistUpstream(new TypeError('bug'))).toBe(true);
     expect(timedOut).toBeInstanceOf(Error);
-    expect(timedOut.name).toBe('UpstreamUnavailableError');
+    expect(timedOut.name).toBe('UpstreamOutageError');
   });
 });

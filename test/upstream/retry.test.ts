@@ -6,9 +6,9 @@ import type { SimulatorHandle } from '../../src/simulator/server.ts';
 import type { UpstreamClient } from '../../src/upstream/client.ts';
 import {
   UpstreamCreditsError,
+  UpstreamOutageError,
   UpstreamProtocolError,
   UpstreamRateLimitError,
-  UpstreamUnavailableError,
   mayTaskExistUpstream,
 } from '../../src/upstream/errors.ts';
 import { clientFor, expectRejection, startTestSimulator } from './helpers.ts';
@@ -86,9 +86,9 @@ describe('500, timeouts, drops, malformed bodies', () => {
     expect(tasksNow()).toBe(before + 1);
   });
 
-  it('gives up after maxAttempts with UpstreamUnavailableError', async () => {
+  it('gives up after maxAttempts with UpstreamOutageError', async () => {
     sim.failNext(20, '500');
-    const err = await expectRejection(client.generate(T2I, { prompt: 'x' }), UpstreamUnavailableError);
+    const err = await expectRejection(client.generate(T2I, { prompt: 'x' }), UpstreamOutageError);
     expect(err).toMatchObject({ reason: 'http', httpStatus: 500, attempts: 6, mayHaveReachedUpstream: false });
   });
 
@@ -117,7 +117,7 @@ describe('a generate is not resent once it may have reached upstream', () => {
   ] as const)('%s after the request was read: not retried, task may exist', async (mode, reason) => {
     const before = sim.counters();
     sim.failNext(1, mode, { endpoint: 'generate', commit: true });
-    const err = await expectRejection(client.generate(T2I, { prompt: 'x' }), UpstreamUnavailableError);
+    const err = await expectRejection(client.generate(T2I, { prompt: 'x' }), UpstreamOutageError);
     expect(err).toMatchObject({ reason, attempts: 1, mayHaveReachedUpstream: true, operation: 'generate' });
     expect(mayTaskExistUpstream(err)).toBe(true);
     // The simulator did create and charge it: the window the gateway must handle.
@@ -164,7 +164,7 @@ describe('connection failures and the concurrency cap', () => {
       });
     });
     const dead = clientFor(sim, { baseUrl: `http://127.0.0.1:${port}/api`, retry: { baseDelayMs: 5, maxDelayMs: 20, deadlineMs: 200, maxAttempts: 100 } });
-    const err = await expectRejection(dead.generate(T2I, { prompt: 'x' }), UpstreamUnavailableError);
+    const err = await expectRejection(dead.generate(T2I, { prompt: 'x' }), UpstreamOutageError);
     expect(err.reason).toBe('network');
     expect(err.attempts).toBeGreaterThan(1);
     expect(mayTaskExistUpstream(err)).toBe(false);

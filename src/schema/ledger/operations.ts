@@ -1,10 +1,13 @@
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
-import { IdempotencyConflictError, NotFoundError, ValidationError } from '../../errors.ts';
+import { z } from 'zod';
+import { IdempotencyConflictError, NotFoundError } from '../../errors.ts';
+import { topUp } from '../../ledger/credits.ts';
 import { listTenantEntries } from '../../ledger/entries.ts';
+import { creditAmount, entryNote, idempotencyKey, priceCredits } from '../../ledger/inputs.ts';
 import { effectivePrices, setPrice } from '../../ledger/pricing.ts';
-import { topUp } from '../../ledger/top-up.ts';
 import { builder } from '../builder.ts';
-import { decodeId } from '../ids.ts';
+import { InputError } from '../errors.ts';
+import { TenantRef } from '../tenants/types.ts';
 import { GenerationModelEnum, LedgerEntryRef, PriceRef } from './types.ts';
 
 builder.queryField('prices', (t) =>
@@ -16,33 +19,39 @@ builder.queryField('prices', (t) =>
   }),
 );
 
+/** Statement cursors are entry ids; the list pages forward (older) only. */
+const entryCursors = z.looseObject({
+  after: z.string().regex(/^\d{1,18}$/, 'is not a cursor of this list').nullish(),
+  before: z.null({ error: 'ledgerEntries pages forward only: use first/after' }).optional(),
+  last: z.null({ error: 'ledgerEntries pages forward only: use first/after' }).optional(),
+});
+
 builder.queryField('ledgerEntries', (t) =>
   t.connection({
     type: LedgerEntryRef,
     description: "This tenant's ledger entries, newest first",
     authScopes: { tenant: true },
+    validate: entryCursors,
     resolve: (_root, args, ctx) =>
       resolveCursorConnection(
         { args, toCursor: (entry) => entry.id.toString(), defaultSize: 20, maxSize: 100 },
-        ({ before, after, limit, inverted }: ResolveCursorConnectionArgs) => {
-          // Newest first, so "after" a cursor means older: smaller ids.
-          if (before || inverted) {
-            throw new ValidationError('ledgerEntries pages forward only: use first/after', 'before');
-          }
-          const beforeId = after && /^\d{1,19}$/.test(after) ? BigInt(after) : undefined;
-          if (after && beforeId === undefined) throw new ValidationError('Invalid cursor', 'after');
-          return listTenantEntries(ctx.db, ctx.tenantId(), { take: limit, beforeId });
-        },
+        // Newest first, so "after" a cursor means older: smaller ids.
+        ({ after, limit }: ResolveCursorConnectionArgs) =>
+          listTenantEntries(ctx.db, ctx.tenantId(), { take: limit, beforeId: after ? BigInt(after) : undefined }),
       ),
   }),
 );
 
 const TopUpCreditsInput = builder.inputType('TopUpCreditsInput', {
   fields: (t) => ({
-    tenantId: t.id({ required: true }),
-    amount: t.int({ required: true }),
-    idempotencyKey: t.string({ required: true, description: 'Unique per tenant; a retry with the same key and amount returns the first entry' }),
-    note: t.string(),
+    tenantId: t.globalID({ required: true, for: TenantRef }),
+    amount: t.int({ required: true, validate: creditAmount }),
+    idempotencyKey: t.string({
+      required: true,
+      validate: idempotencyKey,
+      description: 'Unique per tenant; a retry with the same key and amount returns the first entry',
+    }),
+    note: t.string({ validate: entryNote.nullish() }),
   }),
 });
 
@@ -50,27 +59,23 @@ builder.mutationField('topUpCredits', (t) =>
   t.field({
     type: LedgerEntryRef,
     authScopes: { admin: true },
-    errors: { types: [ValidationError, NotFoundError, IdempotencyConflictError] },
+    errors: { types: [InputError, NotFoundError, IdempotencyConflictError] },
     args: { input: t.arg({ type: TopUpCreditsInput, required: true }) },
-    resolve: async (_root, { input }, ctx) => {
-      const tenantId = decodeId('Tenant', String(input.tenantId));
-      const entry = await topUp(ctx.db, {
-        tenantId,
+    resolve: (_root, { input }, ctx) =>
+      topUp(ctx.store, {
+        tenantId: input.tenantId.id,
         amount: input.amount,
         idempotencyKey: input.idempotencyKey,
         note: input.note ?? null,
-      });
-      ctx.bus.balanceChanged(tenantId);
-      return entry;
-    },
+      }),
   }),
 );
 
 const SetPriceInput = builder.inputType('SetPriceInput', {
   fields: (t) => ({
     model: t.field({ type: GenerationModelEnum, required: true }),
-    credits: t.int({ required: true }),
-    tenantId: t.id({ description: "Omit to set the default price for every tenant without an override" }),
+    credits: t.int({ required: true, validate: priceCredits }),
+    tenantId: t.globalID({ for: TenantRef, description: 'Omit to set the default price for every tenant without an override' }),
   }),
 });
 
@@ -78,13 +83,9 @@ builder.mutationField('setPrice', (t) =>
   t.field({
     type: PriceRef,
     authScopes: { admin: true },
-    errors: { types: [ValidationError, NotFoundError] },
+    errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: SetPriceInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      setPrice(ctx.db, {
-        model: input.model,
-        credits: input.credits,
-        tenantId: input.tenantId == null ? null : decodeId('Tenant', String(input.tenantId)),
-      }),
+      setPrice(ctx.db, { model: input.model, credits: input.credits, tenantId: input.tenantId?.id ?? null }),
   }),
 );

@@ -1,7 +1,8 @@
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import { GENERATION_MODELS } from '../../catalog.ts';
 import type { LedgerEntryView } from '../../ledger/entries.ts';
-import { GENERATION_MODELS, type PriceView } from '../../ledger/pricing.ts';
+import type { PriceView } from '../../ledger/pricing.ts';
 import { builder } from '../builder.ts';
-import { encodeId } from '../ids.ts';
 
 export const TransferKindEnum = builder.enumType('LedgerEntryKind', {
   values: ['TOP_UP', 'CHARGE', 'REFUND', 'ADJUSTMENT', 'UPSTREAM_CHARGE', 'UPSTREAM_REFUND'] as const,
@@ -14,7 +15,7 @@ export const GenerationModelEnum = builder.enumType('GenerationModel', {
 export const LedgerEntryRef = builder.objectRef<LedgerEntryView>('LedgerEntry').implement({
   description: "One line of a tenant's statement",
   fields: (t) => ({
-    id: t.id({ resolve: (entry) => encodeId('LedgerEntry', entry.id) }),
+    id: t.id({ resolve: (entry) => encodeGlobalID('LedgerEntry', String(entry.id)) }),
     kind: t.field({ type: TransferKindEnum, resolve: (entry) => entry.kind }),
     amount: t.exposeInt('amount', { description: 'Signed: positive when credits came in' }),
     balanceAfter: t.exposeInt('balanceAfter', { description: 'Posted balance (available + held) after this entry' }),

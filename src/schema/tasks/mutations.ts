@@ -5,18 +5,17 @@ import {
   RateLimitedError,
   SourceNotReadyError,
   UpstreamUnavailableError,
-  ValidationError,
 } from '../../errors.ts';
 import type { GenerationModel } from '../../generated/prisma/enums.ts';
-import { parseGenerationInput } from '../../tasks/requests.ts';
+import { GENERATION_INPUTS, type GenerationRequest } from '../../tasks/requests.ts';
 import { submitGeneration } from '../../tasks/submit.ts';
-import { builder } from '../builder.ts';
 import type { Context } from '../../server/context.ts';
-import { decodeId } from '../ids.ts';
+import { builder } from '../builder.ts';
+import { InputError } from '../errors.ts';
 import { TaskRef } from './types.ts';
 
 const GENERATION_ERRORS = [
-  ValidationError,
+  InputError,
   NotFoundError,
   SourceNotReadyError,
   InsufficientCreditsError,
@@ -25,54 +24,54 @@ const GENERATION_ERRORS = [
   UpstreamUnavailableError,
 ];
 
+// Each input is parsed by its model's rules (tasks/requests.ts) into one
+// normalised GenerationRequest before the resolver runs; source tasks are
+// global ids of the caller's tasks, decoded by the relay plugin.
 const common = {
   callbackUrl: { description: 'Your webhook: receives the task, signed, when it ends' },
   public: { description: 'Publish the result to the upstream public gallery' },
   idempotencyKey: { description: 'Unique per tenant: a retry with the same key and input returns the same task and charges once' },
 } as const;
 
-const TextInput = (name: string) =>
-  builder.inputType(name, {
+const TextInput = (name: string, model: 'TEXT_TO_IMAGE' | 'TEXT_TO_VIDEO') =>
+  builder
+    .inputType(name, {
+      fields: (t) => ({
+        prompt: t.string({ required: true, description: 'What to generate; at most 5000 characters' }),
+        callbackUrl: t.string(common.callbackUrl),
+        public: t.boolean(common.public),
+        idempotencyKey: t.string(common.idempotencyKey),
+      }),
+    })
+    .validate(GENERATION_INPUTS[model]);
+
+const TextToImageInput = TextInput('TextToImageInput', 'TEXT_TO_IMAGE');
+const TextToVideoInput = TextInput('TextToVideoInput', 'TEXT_TO_VIDEO');
+
+const ImageToVideoInput = builder
+  .inputType('ImageToVideoInput', {
+    description: 'Exactly one of imageUrls and sourceTaskId',
     fields: (t) => ({
-      prompt: t.string({ required: true, description: 'What to generate; at most 5000 characters' }),
+      imageUrls: t.stringList({ description: 'Public http(s) image URLs' }),
+      sourceTaskId: t.globalID({ for: TaskRef, description: 'One of your successful image tasks' }),
+      prompt: t.string(),
       callbackUrl: t.string(common.callbackUrl),
       public: t.boolean(common.public),
       idempotencyKey: t.string(common.idempotencyKey),
     }),
-  });
+  })
+  .validate(GENERATION_INPUTS.IMAGE_TO_VIDEO);
 
-const TextToImageInput = TextInput('TextToImageInput');
-const TextToVideoInput = TextInput('TextToVideoInput');
-
-const ImageToVideoInput = builder.inputType('ImageToVideoInput', {
-  description: 'Exactly one of imageUrls and sourceTaskId',
-  fields: (t) => ({
-    imageUrls: t.stringList({ description: 'Public http(s) image URLs' }),
-    sourceTaskId: t.id({ description: 'One of your successful image tasks' }),
-    prompt: t.string(),
-    callbackUrl: t.string(common.callbackUrl),
-    public: t.boolean(common.public),
-    idempotencyKey: t.string(common.idempotencyKey),
-  }),
-});
-
-const UpscaleInput = builder.inputType('UpscaleInput', {
-  fields: (t) => ({
-    sourceTaskId: t.id({ required: true, description: 'One of your successful tasks' }),
-    callbackUrl: t.string(common.callbackUrl),
-    public: t.boolean(common.public),
-    idempotencyKey: t.string(common.idempotencyKey),
-  }),
-});
-
-/** The one resolver behind all four mutations: parse, authorise the source, submit. */
-function generate(model: GenerationModel) {
-  return (_root: unknown, { input }: { input: Record<string, unknown> }, ctx: Context) => {
-    const request = parseGenerationInput(model, input);
-    if (request.sourceTaskId) request.sourceTaskId = decodeId('Task', request.sourceTaskId);
-    return submitGeneration(ctx.tasks, ctx.tenantId(), request);
-  };
-}
+const UpscaleInput = builder
+  .inputType('UpscaleInput', {
+    fields: (t) => ({
+      sourceTaskId: t.globalID({ required: true, for: TaskRef, description: 'One of your successful tasks' }),
+      callbackUrl: t.string(common.callbackUrl),
+      public: t.boolean(common.public),
+      idempotencyKey: t.string(common.idempotencyKey),
+    }),
+  })
+  .validate(GENERATION_INPUTS.UPSCALE);
 
 const mutations = [
   ['textToImage', 'TEXT_TO_IMAGE', TextToImageInput, 'Generates an image from a prompt'],
@@ -89,7 +88,10 @@ for (const [name, model, input, description] of mutations) {
       authScopes: { tenant: true },
       errors: { types: GENERATION_ERRORS },
       args: { input: t.arg({ type: input, required: true }) },
-      resolve: generate(model),
+      resolve: (_root: unknown, args: { input: GenerationRequest }, ctx: Context) => {
+        if (args.input.model !== (model satisfies GenerationModel)) throw new Error(`${name} got a ${args.input.model} request`);
+        return submitGeneration(ctx.tasks, ctx.tenantId(), args.input);
+      },
     }),
   );
 }

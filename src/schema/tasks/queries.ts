@@ -1,5 +1,5 @@
-import { decodeIdOrNull } from '../ids.ts';
 import { builder } from '../builder.ts';
+import { connectionCursors } from '../cursors.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
 import { TaskRef, TaskStatusEnum } from './types.ts';
 
@@ -9,11 +9,8 @@ builder.queryField('task', (t) =>
     nullable: true,
     description: "One of the caller's tasks; null for an unknown id or another tenant's",
     authScopes: { tenant: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: (query, _root, args, ctx) => {
-      const id = decodeIdOrNull('Task', String(args.id));
-      return id ? ctx.db.task.findFirst({ ...query, where: { id, tenantId: ctx.tenantId() } }) : null;
-    },
+    args: { id: t.arg.globalID({ required: true, for: TaskRef }) },
+    resolve: (query, _root, args, ctx) => ctx.db.task.findFirst({ ...query, where: { id: args.id.id, tenantId: ctx.tenantId() } }),
   }),
 );
 
@@ -29,6 +26,7 @@ builder.queryField('tasks', (t) =>
       status: t.arg({ type: TaskStatusEnum }),
       model: t.arg({ type: GenerationModelEnum }),
     },
+    validate: connectionCursors,
     resolve: (query, _root, args, ctx) =>
       ctx.db.task.findMany({
         ...query,

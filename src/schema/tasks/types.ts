@@ -1,4 +1,5 @@
 import { builder } from '../builder.ts';
+import { connectionCursors } from '../cursors.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
 
 export const TaskStatusEnum = builder.enumType('TaskStatus', {
@@ -43,5 +44,6 @@ builder.prismaObjectField('Tenant', 'tasks', (t) =>
     query: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] },
     maxSize: 100,
     defaultSize: 20,
+    validate: connectionCursors,
   }),
 );

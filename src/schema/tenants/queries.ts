@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { decodeIdOrNull } from '../ids.ts';
+import { connectionCursors } from '../cursors.ts';
 import { TenantRef } from './types.ts';
 
 builder.queryField('me', (t) =>
@@ -17,11 +17,8 @@ builder.queryField('tenant', (t) =>
     type: 'Tenant',
     nullable: true,
     authScopes: { admin: true },
-    args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const id = decodeIdOrNull('Tenant', String(args.id));
-      return id ? ctx.db.tenant.findUnique({ ...query, where: { id } }) : null;
-    },
+    args: { id: t.arg.globalID({ required: true, for: TenantRef }) },
+    resolve: (query, _root, args, ctx) => ctx.db.tenant.findUnique({ ...query, where: { id: args.id.id } }),
   }),
 );
 
@@ -33,6 +30,7 @@ builder.queryField('tenants', (t) =>
     description: 'Every tenant, newest first',
     maxSize: 100,
     defaultSize: 20,
+    validate: connectionCursors,
     resolve: (query, _root, _args, ctx) =>
       ctx.db.tenant.findMany({ ...query, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
   }),

@@ -1,11 +1,12 @@
-// `npm start` wiring: without UPSTREAM_API_KEY the client talks to an
-// in-process simulator; with one, it talks to UPSTREAM_URL and starts nothing.
+// `npm start` wiring (startUpstream in src/app.ts): without UPSTREAM_API_KEY
+// the client talks to an in-process simulator; with one, it talks to
+// UPSTREAM_URL and starts nothing.
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
-import { startUpstream } from '../../src/upstream/bootstrap.ts';
-import { parseSimulatorEnv } from '../../src/simulator/options.ts';
-import { parseUpstreamEnv } from '../../src/upstream/options.ts';
-import { startTestSimulator } from './helpers.ts';
+import { startUpstream } from '../src/app.ts';
+import { parseSimulatorEnv } from '../src/simulator/options.ts';
+import { parseUpstreamEnv } from '../src/upstream/options.ts';
+import { startTestSimulator } from './upstream/helpers.ts';
 
 const logger = pino({ level: 'silent' });
 

@@ -1,0 +1,67 @@
+// Import-direction rules for src/ (DESIGN.md, "Layout"). Arrows point down:
+//   server → schema → tasks → ledger → db, with catalog below tasks and ledger;
+//   the simulator is a separate program.
+// Run: npm run deps:check   (test/layout/dependencies.test.ts uses the same file)
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'ledger-not-up',
+      comment:
+        'The ledger sits below tasks, schema and server and knows nothing of events or ' +
+        'upstream: every write to money goes through it, so it must not depend on the layers that call it.',
+      severity: 'error',
+      from: { path: '^src/ledger/' },
+      to: { path: '^src/(tasks|schema|server|events|upstream)/' },
+    },
+    {
+      name: 'tasks-not-up',
+      comment:
+        'Tasks sit below the GraphQL schema and the server: the task lifecycle must not know how it is exposed.',
+      severity: 'error',
+      from: { path: '^src/tasks/' },
+      to: { path: '^src/(schema|server)/' },
+    },
+    {
+      name: 'simulator-alone',
+      comment:
+        'The simulator is a separate program (the fake upstream): it imports nothing else from src/, ' +
+        'only npm packages and node builtins.',
+      severity: 'error',
+      from: { path: '^src/simulator/' },
+      to: { path: '^src/', pathNot: '^src/simulator/' },
+    },
+    {
+      name: 'catalog-bottom',
+      comment:
+        'The catalog (models, costs, prices) sits below tasks and ledger: it imports nothing of the ' +
+        "gateway except Prisma's generated enums in src/generated.",
+      severity: 'error',
+      from: { path: '^src/catalog\\.ts$' },
+      to: { path: '^src/', pathNot: ['^src/catalog\\.ts$', '^src/generated/'] },
+    },
+    {
+      name: 'db-bottom',
+      comment:
+        'db (Prisma client, embedded postgres, migrations) is the bottom layer, below the ledger: ' +
+        'it imports none of the gateway parts above it.',
+      severity: 'error',
+      from: { path: '^src/db/' },
+      to: { path: '^src/(ledger|tasks|schema|server|events|auth|upstream|tenants)/' },
+    },
+  ],
+  options: {
+    // Prisma's generated code is not cruised as a source, but imports into it
+    // are still recorded (and allowed).
+    doNotFollow: { path: ['node_modules', '^src/generated/'] },
+    // Count type-only imports (`import type ...`) too.
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    // The code imports with explicit `.ts` extensions; also resolve bare ones.
+    enhancedResolveOptions: {
+      extensions: ['.ts', '.js', '.mjs', '.cjs', '.json'],
+      exportsFields: ['exports'],
+      conditionNames: ['import', 'require', 'node', 'default'],
+    },
+  },
+};

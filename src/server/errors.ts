@@ -1,0 +1,47 @@
+// The error policy of the one GraphQL pipeline (server/yoga.ts), the same for
+// HTTP, SSE and WebSocket: every error a client sees carries
+// `extensions.code`; expected failures keep their message; anything else is
+// "Unexpected error." (details outside production only), with no stack or SQL.
+import { PothosValidationError } from '@pothos/core';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { maskError as yogaMaskError } from 'graphql-yoga';
+import { GatewayError } from '../errors.ts';
+
+/** The domain error or Pothos input error behind `error`, if that is what it is. */
+function expected(error: unknown): GatewayError | PothosValidationError | null {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current instanceof GatewayError || current instanceof PothosValidationError) return current;
+    current = (current as GraphQLError).originalError;
+  }
+  return null;
+}
+
+/** Yoga's `maskedErrors.maskError`: expected failures through with their code; the rest masked. */
+export function maskError(error: unknown, message: string, isDev?: boolean): Error {
+  const cause = expected(error);
+  if (!cause) return yogaMaskError(error, message, isDev);
+  const located = error instanceof GraphQLError ? error : null;
+  const code = cause instanceof GatewayError ? cause.code : 'VALIDATION';
+  const field = cause instanceof PothosValidationError ? cause.extensions['field'] : undefined;
+  return new GraphQLError(cause.message, {
+    ...(located ? { nodes: located.nodes, source: located.source, positions: located.positions, path: located.path } : {}),
+    extensions: { ...(field === undefined ? {} : { field }), code },
+  });
+}
+
+/** An error as a client receives it: Yoga's HTTP answers drop its internal extensions, and so does the socket. */
+export function formatError(error: GraphQLError): GraphQLFormattedError {
+  const formatted = error.toJSON();
+  if (!formatted.extensions) return formatted;
+  const { http: _http, unexpected: _unexpected, ...extensions } = formatted.extensions;
+  const { extensions: _all, ...rest } = formatted;
+  return Object.keys(extensions).length > 0 ? { ...rest, extensions } : rest;
+}
+
+/** Any thrown value as a GraphQLError (to be masked). */
+export function asGraphQLError(error: unknown): GraphQLError {
+  if (error instanceof GraphQLError) return error;
+  const original = error instanceof Error ? error : new Error(String(error));
+  return new GraphQLError(original.message, { originalError: original });
+}
