@@ -15,6 +15,7 @@ import type { TaskDeps } from './tasks/deps.ts';
 import { createTaskPoller } from './tasks/poller.ts';
 import { createRateLimiter } from './tasks/rate-limit.ts';
 import { createRecovery } from './tasks/recovery.ts';
+import { createSingleFlight } from './tasks/single-flight.ts';
 import { ensureDemoTenant } from './tenants/demo.ts';
 import type { SimulatorOptions } from './simulator/options.ts';
 import { type SimulatorHandle, startSimulator } from './simulator/server.ts';
@@ -138,6 +139,7 @@ export async function startGateway(
       logger: logger.child({ component: 'tasks' }),
       settings: config.tasks,
       rateLimiter: createRateLimiter(config.tasks.ratePerMinute),
+      idempotentRequests: createSingleFlight(),
       ssrfPolicy,
       callbackBaseUrl: () => baseUrl,
     };

@@ -6,7 +6,7 @@
 // (server/errors.ts), and the same plugin list. A plugin added here applies
 // to all three transports.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { getOperationAST, GraphQLError, type GraphQLSchema } from 'graphql';
+import { getOperationAST, GraphQLError, type GraphQLSchema, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.ts';
@@ -67,6 +67,15 @@ function parseErrorCode(): Plugin {
   };
 }
 
+/**
+ * graphql-armor's limits, reported as validation errors (GRAPHQL_VALIDATION_FAILED,
+ * 400) rather than thrown out of validation, where they would lose their code.
+ */
+const reported = {
+  propagateOnRejection: false,
+  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+};
+
 export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): GatewayYoga {
   const metas = new WeakMap<Request, RequestMeta & { start: number }>();
   const { config } = deps;
@@ -89,11 +98,11 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
       accessLog(deps, metas),
       parseErrorCode(),
       EnvelopArmorPlugin({
-        maxDepth: { n: config.graphql.maxDepth },
-        maxAliases: { n: config.graphql.maxAliases },
+        maxDepth: { n: config.graphql.maxDepth, ...reported },
+        maxAliases: { n: config.graphql.maxAliases, ...reported },
         maxTokens: { n: config.graphql.maxTokens },
-        costLimit: { maxCost: config.graphql.maxCost },
-        maxDirectives: { n: 50 },
+        costLimit: { maxCost: config.graphql.maxCost, ...reported },
+        maxDirectives: { n: 50, ...reported },
         blockFieldSuggestion: { enabled: production },
       }),
     ],

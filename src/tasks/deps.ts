@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { SsrfPolicy } from '../net/ssrf.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
 import type { RateLimiter } from './rate-limit.ts';
+import type { SingleFlight } from './single-flight.ts';
 
 export interface TaskSettings {
   /** Tasks a tenant may have submitting or in progress at once. */
@@ -28,6 +29,8 @@ export interface TaskDeps {
   logger: Logger;
   settings: TaskSettings;
   rateLimiter: RateLimiter;
+  /** Identical idempotent requests in this process, one at a time. */
+  idempotentRequests: SingleFlight;
   ssrfPolicy: SsrfPolicy;
   /** Base of the callback URL handed upstream: PUBLIC_URL. */
   callbackBaseUrl: () => string;

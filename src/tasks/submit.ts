@@ -32,6 +32,16 @@ const ACCEPT_RETRY_MS = 10_000;
 
 /** Returns the task: IN_PROGRESS when new, as it is now when replayed. */
 export async function submitGeneration(deps: TaskDeps, tenantId: string, request: GenerationRequest): Promise<Task> {
+  const key = request.idempotencyKey;
+  if (!key) return submitOnce(deps, tenantId, request);
+  for (;;) {
+    // Behind an identical request in flight, this one waits and then replays it.
+    const result = await deps.idempotentRequests.run(`${tenantId}:${key}`, () => submitOnce(deps, tenantId, request));
+    if (result.ran) return result.value;
+  }
+}
+
+async function submitOnce(deps: TaskDeps, tenantId: string, request: GenerationRequest): Promise<Task> {
   const hash = requestHash(request);
   // A replay is answered before anything else, and takes no rate-limit token.
   const earlier = await findReplay(deps, tenantId, request.idempotencyKey, hash);
@@ -123,7 +133,8 @@ async function forward(deps: TaskDeps, task: Task, sourceUpstreamId: string | nu
  * only then is the task left SUBMITTING, for recovery, as an orphan.
  */
 async function acceptWithRetry(deps: TaskDeps, task: Task, upstreamTaskId: string, firstPoll: Date): Promise<Task | null> {
-  const deadline = Date.now() + ACCEPT_RETRY_MS;
+  // Never past the moment recovery may take the task for abandoned.
+  const deadline = Math.min(Date.now() + ACCEPT_RETRY_MS, task.createdAt.getTime() + deps.settings.submitTimeoutMs - 1000);
   for (let attempt = 1; ; attempt++) {
     try {
       return await lifecycle.accept(deps.store, task, upstreamTaskId, firstPoll);
