@@ -16,6 +16,7 @@ const GATEWAY_ENV = {
   PUBLIC_URL: [z.url().optional(), 'Base URL at which upstream reaches this gateway (callbacks). Default http://localhost:PORT.'],
   DATABASE_URL: [z.url().optional(), 'PostgreSQL connection string. Unset: an embedded PostgreSQL under DATA_DIR/pg.'],
   DATABASE_POOL_SIZE: [int(1, 500).default(10), 'Connections in the database pool.'],
+  DATABASE_PREPARED_STATEMENTS: [bool.default(true), 'Named prepared statements, planned once per connection. Set false behind a pooler that cannot keep them (PgBouncer in transaction mode before 1.21).'],
   DATA_DIR: [z.string().min(1).default('.data'), 'Where the embedded database, the generated admin token and the demo key are kept.'],
   ADMIN_TOKEN: [z.string().min(16).optional(), 'Admin bearer token. Unset: one is generated, kept in DATA_DIR/admin-token and printed at start.'],
   SEED_DEMO_TENANT: [bool.optional(), 'Create a demo tenant with credits and print its key at start (default: true unless NODE_ENV=production).'],
@@ -69,6 +70,7 @@ export interface Config {
   publicUrl: string | null;
   databaseUrl: string | null;
   databasePoolSize: number;
+  databasePreparedStatements: boolean;
   dataDir: string;
   adminToken: string | null;
   seedDemoTenant: boolean;
@@ -116,6 +118,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     databaseUrl: e.DATABASE_URL ?? null,
     databasePoolSize: e.DATABASE_POOL_SIZE,
+    databasePreparedStatements: e.DATABASE_PREPARED_STATEMENTS,
     dataDir: e.DATA_DIR,
     adminToken: e.ADMIN_TOKEN ?? null,
     seedDemoTenant: e.SEED_DEMO_TENANT ?? e.NODE_ENV !== 'production',

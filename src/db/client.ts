@@ -1,5 +1,6 @@
 // The Prisma client over adapter-pg: the one database driver of the app
-// (DESIGN.md, "The stack").
+// (DESIGN.md, "The stack"; the event bus LISTENs with Postgres.js).
+import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { type Prisma, PrismaClient } from '../generated/prisma/client.ts';
 import { CharAsTextPool } from './pg-pool.ts';
@@ -11,12 +12,28 @@ export type Tx = Prisma.TransactionClient;
 export interface CreatePrismaOptions {
   /** Pool size (pg's default is 10). */
   max?: number;
+  /**
+   * Named prepared statements (default true): each connection parses and
+   * plans a statement once, then only binds and executes it. The ledger's
+   * statements are large; planning them on every call cost more database
+   * CPU than running them. Turn off behind a pooler that cannot keep them
+   * (PgBouncer in transaction mode before 1.21).
+   */
+  preparedStatements?: boolean;
+}
+
+/** A statement's name: its text's digest, so one text is one prepared statement per connection. */
+function statementName(query: { sql: string }): string {
+  return `gw_${createHash('sha1').update(query.sql).digest('base64url')}`;
 }
 
 export function createPrisma(databaseUrl: string, opts: CreatePrismaOptions = {}): PrismaClient {
   // Our pool (rather than a connection string) so that raw catalog queries with
   // "char" columns deserialize too; `$disconnect()` ends it.
   const pool = new CharAsTextPool({ connectionString: databaseUrl, max: opts.max ?? 10 });
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  const adapter = new PrismaPg(pool, {
+    disposeExternalPool: true,
+    ...((opts.preparedStatements ?? true) ? { statementNameGenerator: statementName } : {}),
+  });
   return new PrismaClient({ adapter });
 }

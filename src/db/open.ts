@@ -24,7 +24,7 @@ export async function openDatabase(config: Config, options: { migrate?: boolean 
   const url = config.databaseUrl ?? embedded!.url;
   try {
     const applied = options.migrate ? await applyMigrations(url) : [];
-    const prisma = createPrisma(url, { max: config.databasePoolSize });
+    const prisma = createPrisma(url, { max: config.databasePoolSize, preparedStatements: config.databasePreparedStatements });
     return {
       prisma,
       url,

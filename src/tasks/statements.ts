@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { CATALOG } from '../catalog.ts';
 import { MAX_NOTIFY_BYTES } from '../db/announce.ts';
-import { raw, ref, sql, step, type Sql, type Step } from '../db/sql.ts';
+import { empty, raw, ref, sql, step, type Sql, type Step } from '../db/sql.ts';
 import { outboxStep, webhooksEvent, type OutboxInput } from '../events/webhook-outbox.ts';
 import type { Task, TaskStatus } from '../generated/prisma/client.ts';
 import { SYSTEM_ACCOUNTS } from '../ledger/accounts.ts';
@@ -98,6 +98,7 @@ export interface NewTask {
  * tenant's price and takes an in-flight slot. A key already taken claims
  * nothing (ON CONFLICT DO NOTHING, after waiting for whoever holds it), so
  * the statement returns no row; a refused reservation aborts it whole.
+ * Without a key there is nothing to conflict on, and a plain insert is cheaper.
  */
 export function submitStatement(t: NewTask): Transition {
   const r = t.request;
@@ -110,7 +111,7 @@ export function submitStatement(t: NewTask): Transition {
                COALESCE(${r.imageUrls}::text[], '{}'), '{}', ${r.sourceTaskId}::uuid, ${r.callbackUrl}, ${r.public},
                ${r.idempotencyKey}, ${t.requestHash}, ${randomBytes(24).toString('base64url')}, ${t.holdId}::uuid, price.amount, now(), now()
         FROM ${ref(price)} price
-        ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
+        ${r.idempotencyKey === null ? empty : sql`ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`}
         RETURNING ${TASK_RETURNING}`,
   );
   const hold = reserveSteps({
