@@ -3,9 +3,10 @@
 // `extensions.code`; expected failures keep their message; anything else is
 // "Unexpected error." (details outside production only), with no stack or SQL.
 import { PothosValidationError } from '@pothos/core';
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
-import { maskError as yogaMaskError } from 'graphql-yoga';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import { maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
 import { GatewayError } from '../errors.ts';
+import type { Logger } from '../logger.ts';
 
 /** The domain error or Pothos input error behind `error`, if that is what it is. */
 function expected(error: unknown): GatewayError | PothosValidationError | null {
@@ -44,4 +45,50 @@ export function asGraphQLError(error: unknown): GraphQLError {
   if (error instanceof GraphQLError) return error;
   const original = error instanceof Error ? error : new Error(String(error));
   return new GraphQLError(original.message, { originalError: original });
+}
+
+export const UNEXPECTED_ERROR = 'Unexpected error.';
+
+/** The policy as one function: masks what must be masked, logs what was. */
+export function createMasker(options: { production: boolean; logger: Logger }) {
+  return (error: unknown): GraphQLError => {
+    const masked = maskError(error, UNEXPECTED_ERROR, !options.production) as GraphQLError;
+    if (masked.extensions?.['code'] === 'INTERNAL_SERVER_ERROR') options.logger.error({ err: error }, 'unexpected error');
+    return masked;
+  };
+}
+
+export type Masker = ReturnType<typeof createMasker>;
+
+/** A result with its errors masked (the same object when it has none). */
+export function maskResult(result: ExecutionResult, mask: Masker): ExecutionResult {
+  return result.errors?.length ? { ...result, errors: result.errors.map(mask) } : result;
+}
+
+/**
+ * The pipeline's masking, as an envelop plugin: every execution result (a
+ * query, a mutation, each subscription event: server/live-subscribe.ts runs
+ * events through `execute`) and every failure of the context function. It
+ * replaces Yoga's own `maskedErrors`, which wraps every subscription in
+ * mapping iterators for its whole life, memory that thousands of live
+ * subscriptions would pay for nothing.
+ */
+export function useErrorMasking(mask: Masker): Plugin {
+  const onNext = ({ result, setResult }: { result: ExecutionResult; setResult: (r: ExecutionResult) => void }) =>
+    setResult(maskResult(result, mask));
+  return {
+    onPluginInit({ registerContextErrorHandler }) {
+      registerContextErrorHandler(({ error, setError }) => setError(mask(error)));
+    },
+    onExecute() {
+      return {
+        onExecuteDone(payload) {
+          const { result } = payload;
+          if (typeof result === 'object' && result !== null && Symbol.asyncIterator in result) return { onNext };
+          onNext(payload as { result: ExecutionResult; setResult: (r: ExecutionResult) => void });
+          return undefined;
+        },
+      };
+    },
+  };
 }

@@ -4,6 +4,7 @@ import type { GraphQLSchema } from 'graphql';
 import type { AppDeps } from './context.ts';
 import { checkReadiness, shippedMigrations } from './health.ts';
 import { attachWebSocket } from './websocket.ts';
+import { createMasker } from './errors.ts';
 import { OperationRunner } from './ws-operations.ts';
 import { createGatewayYoga } from './yoga.ts';
 
@@ -70,7 +71,8 @@ export async function startHttpServer(
   });
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
-  const ws = attachWebSocket(deps, server, yoga.graphqlEndpoint, new OperationRunner(yoga, deps.config.env === 'production'));
+  const masker = createMasker({ production: deps.config.env === 'production', logger: deps.logger });
+  const ws = attachWebSocket(deps, server, yoga.graphqlEndpoint, new OperationRunner(yoga, masker));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

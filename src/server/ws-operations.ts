@@ -8,7 +8,9 @@
 import { getOperationAST, type ExecutionResult, type GraphQLError } from 'graphql';
 import { MessageType, type FormattedExecutionResult, type Message, type SubscribePayload } from 'graphql-ws';
 import type { Principal } from '../auth/principal.ts';
-import { asGraphQLError, formatError, maskError } from './errors.ts';
+import type { Waker } from '../events/feeds.ts';
+import { asGraphQLError, formatError, type Masker } from './errors.ts';
+import { EventResults } from './live-subscribe.ts';
 import type { GatewayYoga } from './yoga.ts';
 
 /** Where an operation's messages go: its connection (websocket.ts). */
@@ -42,16 +44,15 @@ export function formatResult(result: ExecutionResult): FormattedExecutionResult 
 }
 
 export class OperationRunner {
-  private readonly errorMessage = 'Unexpected error.';
-
   constructor(
     private readonly yoga: GatewayYoga,
-    private readonly production: boolean,
+    /** The pipeline's masking policy (server/errors.ts). */
+    private readonly masker: Masker,
   ) {}
 
   /** Masks what the pipeline did not (a failure outside execution, e.g. in the context factory). */
   mask(errors: readonly GraphQLError[]): GraphQLError[] {
-    return errors.map((error) => maskError(error, this.errorMessage, !this.production) as GraphQLError);
+    return errors.map(this.masker);
   }
 
   /**
@@ -86,7 +87,10 @@ export class OperationRunner {
         contextValue: await contextFactory(),
       };
       const result: unknown = operation?.operation === 'subscription' ? await subscribe(args) : await execute(args);
-      if (isAsyncIterable(result)) return new LiveOperation(channel, id, result[Symbol.asyncIterator](), this);
+      if (isAsyncIterable(result)) {
+        const source = result[Symbol.asyncIterator]();
+        return new LiveOperation(channel, id, source, source instanceof EventResults ? source : undefined, this);
+      }
       if (channel.wants(id)) {
         this.next(channel, id, result as ExecutionResult);
         channel.completed(id);
@@ -104,19 +108,29 @@ export class OperationRunner {
   }
 }
 
-/** A running subscription: pulls one result at a time from the pipeline's stream and sends it. */
-class LiveOperation implements Operation {
+/**
+ * A running subscription: pulls one result at a time from the pipeline's
+ * stream and sends it. Between events it holds no promise: it asks the
+ * subscription's results to wake it (live-subscribe.ts), and pulls then.
+ */
+class LiveOperation implements Operation, Waker {
   private stopped = false;
 
   constructor(
     private readonly channel: OperationChannel,
     private readonly id: string,
     private readonly source: AsyncIterator<ExecutionResult>,
+    private readonly results: EventResults | undefined,
     private readonly runner: OperationRunner,
   ) {}
 
+  wake(): void {
+    this.pull();
+  }
+
   pull(): void {
     if (this.stopped) return;
+    if (this.results?.wakeWhenReady(this)) return;
     this.source.next().then(
       (step) => this.deliver(step),
       (error: unknown) => this.fail(error),

@@ -11,7 +11,8 @@ import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.ts';
 import { authenticate, buildContext, type AppDeps, type Context, type RequestMeta } from './context.ts';
-import { maskError } from './errors.ts';
+import { createMasker, useErrorMasking } from './errors.ts';
+import { useLiveSubscribe } from './live-subscribe.ts';
 
 /** What a transport hands the pipeline: node:http's request (HTTP, SSE), or a socket's principal (WebSocket). */
 export interface ServerContext {
@@ -80,14 +81,16 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
   const metas = new WeakMap<Request, RequestMeta & { start: number }>();
   const { config } = deps;
   const production = config.env === 'production';
+  const mask = createMasker({ production, logger: deps.logger });
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: production ? false : { title: 'Grok Imagine gateway', subscriptionsProtocol: 'SSE' },
-    // Unexpected errors become "Unexpected error." with no stack or SQL;
-    // development keeps the original message to speed up debugging.
-    maskedErrors: { isDev: !production, maskError },
+    // Our own masking plugin instead (server/errors.ts): unexpected errors
+    // become "Unexpected error." with no stack or SQL; development keeps the
+    // original message to speed up debugging.
+    maskedErrors: false,
     logging: {
       debug: (...args) => deps.logger.debug({ args }, 'yoga'),
       info: (...args) => deps.logger.info({ args }, 'yoga'),
@@ -97,6 +100,8 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
     plugins: [
       accessLog(deps, metas),
       parseErrorCode(),
+      useErrorMasking(mask),
+      useLiveSubscribe(mask),
       EnvelopArmorPlugin({
         maxDepth: { n: config.graphql.maxDepth, ...reported },
         maxAliases: { n: config.graphql.maxAliases, ...reported },

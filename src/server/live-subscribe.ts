@@ -1,0 +1,110 @@
+// The pipeline's subscribe function (an envelop plugin, so SSE and WebSocket
+// share it). graphql-js's createSourceEventStream starts the subscription:
+// the field's own `subscribe`, where Pothos checks its scopes, returns a feed
+// (events/live.ts). Each event then runs through the pipeline's `execute`,
+// with the event as root value, as graphql-js's own subscribe executes it,
+// so every plugin's execution hooks (error masking, logging, metrics) see
+// each event as they see a query.
+//
+// It replaces Yoga's executor for subscriptions because a live subscription
+// is held for hours by thousands of clients: this keeps one small object per
+// subscription between its feed and the transport, where the general
+// executor kept an execution context, generators and a chain of mapping
+// iterators (README, "bench:subscriptions").
+import { createSourceEventStream, execute as executeEvent, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { Feed, type Waker } from '../events/feeds.ts';
+import { asGraphQLError, maskResult, type Masker } from './errors.ts';
+
+type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult> | AsyncIterable<unknown>;
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/**
+ * A layer of the operation's context for one execution (the start, or one
+ * event): what resolvers and Pothos cache per context (scope checks, loaders)
+ * hangs on the layer and goes with it, instead of living as long as the
+ * subscription. A copy rather than Object.create: a context used as a
+ * prototype costs V8 a prototype map per subscription.
+ */
+function layer(contextValue: unknown): unknown {
+  return { ...(contextValue as object) };
+}
+
+/** One subscription's results: pulls its source, executes each event through the pipeline. */
+export class EventResults implements AsyncIterableIterator<ExecutionResult> {
+  constructor(
+    private readonly source: AsyncIterator<unknown>,
+    private readonly args: ExecutionArgs,
+    private readonly execute: Execute,
+  ) {}
+
+  async next(): Promise<IteratorResult<ExecutionResult>> {
+    const step = await this.source.next();
+    if (step.done) return { done: true, value: undefined };
+    const args = { ...this.args, contextValue: layer(this.args.contextValue), rootValue: step.value };
+    events.add(args);
+    const result = await this.execute(args);
+    if (isAsyncIterable(result)) throw new Error('a subscription event cannot stream');
+    return { done: false, value: result };
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    return { done: true, value: undefined };
+  }
+
+  async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return?.();
+    throw error;
+  }
+
+  /**
+   * Instead of a pending next(): `waker.wake()` once next() has something to
+   * return, and true; false when it has something already. A transport that
+   * uses it (server/ws-operations.ts) holds no promise for an idle subscription.
+   */
+  wakeWhenReady(waker: Waker): boolean {
+    return this.source instanceof Feed && this.source.wakeWhenReady(waker);
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+}
+
+/**
+ * The arguments of event executions. Yoga's engine would answer `execute` of
+ * a subscription document by subscribing again; for these, the plugin's
+ * execute hook hands the execution to graphql-js's `execute`, which resolves
+ * the subscription field on the event, as graphql-js's subscribe does.
+ */
+const events = new WeakSet<object>();
+
+/** The plugin; `mask` is the pipeline's policy, applied here to what fails before any event. */
+export function useLiveSubscribe(mask: Masker): Plugin {
+  // `execute` of the pipeline (the yoga instance's envelop), for events.
+  let execute: Execute | null = null;
+  return {
+    onYogaInit({ yoga }) {
+      execute = (args) => yoga.getEnveloped(args.contextValue as never).execute(args) as ReturnType<Execute>;
+    },
+    onExecute({ args, setExecuteFn }) {
+      if (events.has(args)) setExecuteFn(executeEvent);
+    },
+    onSubscribe({ setSubscribeFn }) {
+      setSubscribeFn(async (args: ExecutionArgs) => {
+        try {
+          const source = await createSourceEventStream({ ...args, contextValue: layer(args.contextValue) });
+          if (!isAsyncIterable(source)) return maskResult(source as ExecutionResult, mask);
+          return new EventResults(source[Symbol.asyncIterator](), args, execute!);
+        } catch (error) {
+          // A failure to start is this operation's result, not a thrown error.
+          return maskResult({ errors: [asGraphQLError(error)] }, mask);
+        }
+      });
+    },
+  };
+}
