@@ -41,6 +41,24 @@ module.exports = {
       to: { path: '^src/', pathNot: ['^src/catalog\\.ts$', '^src/generated/'] },
     },
     {
+      name: 'events-below-tasks',
+      comment:
+        'Events (the bus, live feeds, the webhook outbox) are used by the task lifecycle and the server; ' +
+        'they must not reach back up into them.',
+      severity: 'error',
+      from: { path: '^src/events/' },
+      to: { path: '^src/(tasks|schema|server)/' },
+    },
+    {
+      name: 'upstream-client-alone',
+      comment:
+        "The upstream client is a typed client of someone else's API: it knows the catalog's model names " +
+        'and nothing of the gateway that uses it.',
+      severity: 'error',
+      from: { path: '^src/upstream/' },
+      to: { path: '^src/(tasks|ledger|schema|server|events|auth|tenants|simulator)/' },
+    },
+    {
       name: 'db-bottom',
       comment:
         'db (Prisma client, embedded postgres, migrations) is the bottom layer, below the ledger: ' +

@@ -514,7 +514,7 @@ const cpuLine = (x: RunResult) => {
 
 console.log('');
 console.log('Latency = receipt in the client process - the server-side stamp of that same connection\'s event:');
-console.log('  gateway: settle(...) resolved (committed, its NOTIFY with it); raw: just before ws.send(payload).');
+console.log('  gateway: just before settle(...) is sent (the statement commits the task and its NOTIFY); raw: just before ws.send(payload).');
 console.log('  Both stamps are CLOCK_MONOTONIC (process.hrtime), one clock for all processes on this machine.');
 for (const [n, result] of results) {
   console.log('');

@@ -22,7 +22,7 @@ export interface AppDeps {
   tasks: TaskDeps;
 }
 
-/** Filled in as a request is handled, for its one access-log line. */
+/** Filled in as an HTTP request is handled, for its one access-log line. */
 export interface RequestMeta {
   tenantId?: string;
   principal?: 'admin' | 'tenant';
@@ -49,25 +49,24 @@ export async function authenticate(
   return principal;
 }
 
+/** The calling tenant's id; fields guarded by the `tenant` scope may rely on it. */
+function tenantId(this: { principal: Principal | null }): string {
+  if (this.principal?.kind !== 'tenant') throw new Error('tenantId() called without a tenant principal');
+  return this.principal.tenantId;
+}
+
 /**
  * The one context for HTTP, SSE and WebSocket operations: the caller's
  * principal and the shared dependencies. Its type is the schema's Context.
+ * It holds no closure of its own: a WebSocket subscription keeps its
+ * context for hours, and thousands of them are open at once.
  */
-export function buildContext(deps: AppDeps, principal: Principal | null, meta: RequestMeta = {}) {
-  if (principal) {
+export function buildContext(deps: AppDeps, principal: Principal | null, meta?: RequestMeta) {
+  if (principal && meta) {
     meta.principal = principal.kind;
     if (principal.kind === 'tenant') meta.tenantId = principal.tenantId;
   }
-  return {
-    ...deps,
-    principal,
-    meta,
-    /** The calling tenant's id; fields guarded by the `tenant` scope may rely on it. */
-    tenantId(): string {
-      if (principal?.kind !== 'tenant') throw new Error('tenantId() called without a tenant principal');
-      return principal.tenantId;
-    },
-  };
+  return { ...deps, principal, meta, tenantId };
 }
 
 export type Context = ReturnType<typeof buildContext>;

@@ -62,7 +62,8 @@ function stop(entry: Operation | Starting | undefined): void {
 /** One socket: the protocol's state machine and its running operations. */
 class Connection {
   private initialised = false;
-  private principal: Principal | null = null;
+  /** Set at connection_ack: the pipeline's initial context for every operation of this socket. */
+  private authenticated: { principal: Principal } | null = null;
   private operations: Map<string, Operation | Starting> | null = null;
   private initTimer: NodeJS.Timeout | null;
   private closed = false;
@@ -162,12 +163,12 @@ class Connection {
       return;
     }
     if (!this.shared.admit(principal, this)) return;
-    this.principal = principal;
+    this.authenticated = { principal };
     this.send({ type: MessageType.ConnectionAck });
   }
 
   private subscribe(id: string, payload: SubscribePayload): void {
-    if (!this.principal) {
+    if (!this.authenticated) {
       this.socket.close(CloseCode.Unauthorized, 'Unauthorized');
       return;
     }
@@ -188,7 +189,7 @@ class Connection {
     // cancels it (and so does the id being completed and reused meanwhile).
     const starting: Starting = { starting: true };
     operations.set(id, starting);
-    void this.shared.runner.start(this, this.principal, id, payload).then((operation) => {
+    void this.shared.runner.start(this, this.authenticated, id, payload).then((operation) => {
       if (!operation) return;
       if (this.operations?.get(id) !== starting) return operation.stop();
       operations.set(id, operation);
@@ -223,7 +224,7 @@ class Connection {
     const operations = this.operations;
     this.operations = null;
     for (const entry of operations?.values() ?? []) stop(entry);
-    if (this.principal) this.shared.release(this.principal, this);
+    if (this.authenticated) this.shared.release(this.authenticated.principal, this);
     this.shared.closed(this);
   }
 }

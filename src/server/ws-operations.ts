@@ -59,12 +59,11 @@ export class OperationRunner {
    * Runs a query or mutation to its end, or starts a subscription and
    * returns it (not yet pulling). Errors are reported on the channel.
    */
-  async start(channel: OperationChannel, principal: Principal, id: string, payload: SubscribePayload): Promise<Operation | null> {
+  async start(channel: OperationChannel, connection: { principal: Principal }, id: string, payload: SubscribePayload): Promise<Operation | null> {
     try {
-      const { parse, validate, contextFactory, execute, subscribe, schema } = this.yoga.getEnveloped({
-        connection: { principal },
-        params: payload,
-      } as never);
+      // The initial context is the connection's (authenticated once); the
+      // payload is not kept in it: a subscription would hold its query text for hours.
+      const { parse, validate, contextFactory, execute, subscribe, schema } = this.yoga.getEnveloped({ connection } as never);
       let document;
       try {
         document = parse(payload.query);
