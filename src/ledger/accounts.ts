@@ -1,4 +1,4 @@
-import type { Db, Tx } from '../db/client.ts';
+import type { Tx } from '../db/client.ts';
 
 // System accounts have fixed ids and are created by a migration, so every
 // database (including each test's fresh clone) has them before any transfer.
@@ -13,15 +13,7 @@ export const SYSTEM_ACCOUNTS = {
 
 export type SystemAccount = keyof typeof SYSTEM_ACCOUNTS;
 
-export interface Balance {
-  available: number;
-  held: number;
-}
-
-export async function getBalance(db: Db | Tx, tenantId: string): Promise<Balance> {
-  const account = await db.account.findUnique({
-    where: { tenantId },
-    select: { available: true, held: true },
-  });
-  return account ?? { available: 0, held: 0 };
+/** Opens a tenant's account, empty, inside the caller's transaction (the one that creates the tenant). */
+export async function openTenantAccount(tx: Tx, tenantId: string): Promise<void> {
+  await tx.account.create({ data: { kind: 'TENANT', tenantId } });
 }

@@ -1,6 +1,6 @@
 // Credits a tenant buys: top-ups, from the TOP_UP system account. Each is
 // one statement that claims its idempotency key, credits the tenant and
-// announces the new balance (ledger/steps.ts, creditSteps).
+// announces the new balance (ledger/transfer-steps.ts, creditSteps).
 import { randomUUID } from 'node:crypto';
 import { eventsArray, type Store } from '../db/announce.ts';
 import { ledgerGuardOf } from '../db/errors.ts';
@@ -8,7 +8,8 @@ import { ref, sql, withSteps } from '../db/sql.ts';
 import { IdempotencyConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { SYSTEM_ACCOUNTS } from './accounts.ts';
 import { tenantEntryForTransfer, type LedgerEntryView } from './entries.ts';
-import { balanceEvent, creditSteps, exists, ledgerRequire, MAX_BALANCE } from './steps.ts';
+import { balanceEvent, exists, ledgerRequire, MAX_BALANCE } from './steps.ts';
+import { creditSteps } from './transfer-steps.ts';
 
 export interface TopUpInput {
   tenantId: string;

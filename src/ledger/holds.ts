@@ -1,6 +1,6 @@
 // Two-phase holds, as TigerBeetle's pending transfers: reserve moves credits
 // from available to held; post turns the hold into a transfer; void releases
-// it; each exactly once. These run the steps of ledger/steps.ts on their own;
+// it; each exactly once. These run the steps of ledger/hold-steps.ts on their own;
 // the task lifecycle runs the same steps inside its own statements.
 import { randomUUID } from 'node:crypto';
 import { eventsArray, type Store } from '../db/announce.ts';
@@ -8,7 +8,8 @@ import { ref, sql, step, withSteps } from '../db/sql.ts';
 import { InsufficientCreditsError, NotFoundError } from '../errors.ts';
 import type { TransferKind } from '../generated/prisma/enums.ts';
 import { SYSTEM_ACCOUNTS } from './accounts.ts';
-import { balanceEvent, postHoldSteps, reserveSteps, voidHoldSteps } from './steps.ts';
+import { postHoldSteps, reserveSteps, voidHoldSteps } from './hold-steps.ts';
+import { balanceEvent } from './steps.ts';
 
 export interface HoldRecord {
   id: string;

@@ -8,6 +8,7 @@ import { GraphQLError } from 'graphql';
 import { ValidationError } from '../errors.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
+import { isRowId } from './ids.ts';
 import type { Context } from '../server/context.ts';
 
 // The one schema builder. Domain folders register their types on import;
@@ -20,8 +21,6 @@ import type { Context } from '../server/context.ts';
 // plugin to the first, so the relay plugin (after validation in the list)
 // decodes ids before the validation plugin sees the input; the errors plugin
 // turns either's failure into the `ValidationError` member of a mutation's result.
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
@@ -82,7 +81,7 @@ export const builder = new SchemaBuilder<{
     // Every node's id is a uuid: anything else is invalid input, never a 500.
     decodeGlobalID: (globalID) => {
       const decoded = decodeGlobalID(globalID);
-      if (!UUID.test(decoded.id)) throw new ValidationError(`Invalid global ID: ${globalID.slice(0, 100)}`);
+      if (!isRowId(decoded.id)) throw new ValidationError(`Invalid global ID: ${globalID.slice(0, 100)}`);
       return decoded;
     },
   },

@@ -1,7 +1,7 @@
 import { NotFoundError } from '../errors.ts';
 import { rotateWebhookSecret } from '../events/webhook-secrets.ts';
 import { builder } from './builder.ts';
-import { connectionCursors } from './cursors.ts';
+import { connectionCursors } from './ids.ts';
 import { InputError } from './errors.ts';
 import { TaskRef } from './tasks/types.ts';
 import { TenantRef } from './tenants/types.ts';

@@ -1,6 +1,6 @@
 // The task lifecycle: every change of a task's status, in one place, each one
 // SQL statement (tasks/statements.ts) that moves the task, moves the money
-// (ledger/steps.ts), writes the webhook outbox and announces the change to
+// (ledger/*-steps.ts), writes the webhook outbox and announces the change to
 // every gateway process, all or nothing. Nobody else publishes task or
 // balance events: a statement's announcement commits with it.
 //

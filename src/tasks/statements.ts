@@ -1,5 +1,5 @@
 // The task table's steps, and the one statement of each transition: the task
-// step first, then the ledger's steps (ledger/steps.ts), then the outbox and
+// step first, then the ledger's steps (ledger/*-steps.ts), then the outbox and
 // the announcement of what changed. lifecycle.ts runs them.
 import { randomBytes } from 'node:crypto';
 import { CATALOG } from '../catalog.ts';
@@ -9,18 +9,9 @@ import { outboxStep, webhooksEvent, type OutboxInput } from '../events/webhook-o
 import type { Task, TaskStatus } from '../generated/prisma/client.ts';
 import { SYSTEM_ACCOUNTS } from '../ledger/accounts.ts';
 import { priceStep } from '../ledger/pricing.ts';
-import {
-  balanceEvent,
-  exists,
-  ledgerRequire,
-  postHoldSteps,
-  refundSteps,
-  releaseSlotStep,
-  reserveSteps,
-  reverseSystemSteps,
-  systemTransferSteps,
-  voidHoldSteps,
-} from '../ledger/steps.ts';
+import { postHoldSteps, reserveSteps, voidHoldSteps } from '../ledger/hold-steps.ts';
+import { balanceEvent, exists, ledgerRequire } from '../ledger/steps.ts';
+import { refundSteps, releaseSlotStep, reverseSystemSteps, systemTransferSteps } from '../ledger/transfer-steps.ts';
 import type { GenerationRequest } from './requests.ts';
 
 /**

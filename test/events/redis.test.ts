@@ -1,12 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import type { Gateway } from '../../src/app.ts';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/server.ts';
-import { createUpstreamClient } from '../../src/upstream/client.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { ADMIN_TOKEN } from '../helpers/gateway.ts';
+import { ADMIN_TOKEN, startGatewayOn } from '../helpers/gateway.ts';
 import { gql, success, type ResultUnion } from '../helpers/graphql.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/process.ts';
 import { collect, wsClient } from '../helpers/ws.ts';
@@ -37,24 +34,12 @@ beforeAll(async () => {
     TASK_POLL_INITIAL_MS: '100',
     TASK_POLL_INTERVAL_MS: '50',
   });
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    DATABASE_URL: database.url,
+  // A never polls and hands upstream B's callback URL: only B can settle.
+  a = await startGatewayOn(database.url, simulator, {
     REDIS_URL,
-    ADMIN_TOKEN,
-    SEED_DEMO_TENANT: 'false',
-    LOG_LEVEL: 'silent',
-    // A never polls and hands upstream B's callback URL: only B can settle.
     PUBLIC_URL: b.url,
     TASK_POLL_INITIAL_MS: '100',
     TASK_POLL_INTERVAL_MS: '3600000',
-  });
-  const client = createUpstreamClient({ baseUrl: simulator.url, apiKey: simulator.apiKey });
-  a = await startGateway(config, {
-    logger: createLogger('silent'),
-    migrate: false,
-    upstream: { client, simulator: null, baseUrl: simulator.url, close: () => client.close() },
   });
 }, 60_000);
 

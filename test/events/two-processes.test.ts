@@ -5,14 +5,11 @@
 // settlement that committed was announced with it.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/logger.ts';
+import type { Gateway } from '../../src/app.ts';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/server.ts';
-import { createUpstreamClient } from '../../src/upstream/client.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { ADMIN_TOKEN } from '../helpers/gateway.ts';
+import { ADMIN_TOKEN, startGatewayOn } from '../helpers/gateway.ts';
 import { gql, success, type ResultUnion } from '../helpers/graphql.ts';
 import { startGatewayProcess, type GatewayProcess } from '../helpers/process.ts';
 import { collect, wsClient } from '../helpers/ws.ts';
@@ -44,22 +41,8 @@ beforeAll(async () => {
   // Tasks stay in progress until the test completes them all at once.
   simulator = await startSimulator({ latencyMs: '600000' });
   database = await createTestDatabase();
-  const config = loadConfig({
-    NODE_ENV: 'test',
-    PORT: '0',
-    DATABASE_URL: database.url,
-    ADMIN_TOKEN,
-    SEED_DEMO_TENANT: 'false',
-    LOG_LEVEL: 'silent',
-    // A never polls: only B settles.
-    TASK_POLL_INTERVAL_MS: '3600000',
-  });
-  const client = createUpstreamClient({ baseUrl: simulator.url, apiKey: simulator.apiKey });
-  a = await startGateway(config, {
-    logger: createLogger('silent'),
-    migrate: false,
-    upstream: { client, simulator: null, baseUrl: simulator.url, close: () => client.close() },
-  });
+  // A never polls: only B settles.
+  a = await startGatewayOn(database.url, simulator, { TASK_POLL_INTERVAL_MS: '3600000' });
 }, 60_000);
 
 afterAll(async () => {

@@ -1,4 +1,5 @@
 import { startGateway, type Gateway } from '../../src/app.ts';
+import { createUpstreamClient } from '../../src/upstream/client.ts';
 import { loadConfig } from '../../src/config.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { SimulatorHandle } from '../../src/simulator/server.ts';
@@ -87,4 +88,30 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
       await database.drop();
     },
   };
+}
+
+/**
+ * One more gateway, in this process, on an existing database, talking to a
+ * given simulator: for tests of several gateways sharing one PostgreSQL.
+ */
+export async function startGatewayOn(
+  databaseUrl: string,
+  simulator: { url: string; apiKey: string },
+  env: Record<string, string> = {},
+): Promise<Gateway> {
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    PORT: '0',
+    DATABASE_URL: databaseUrl,
+    ADMIN_TOKEN,
+    SEED_DEMO_TENANT: 'false',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const client = createUpstreamClient({ baseUrl: simulator.url, apiKey: simulator.apiKey });
+  return startGateway(config, {
+    logger: createLogger('silent'),
+    migrate: false,
+    upstream: { client, simulator: null, baseUrl: simulator.url, close: () => client.close() },
+  });
 }

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifyAnnouncer, type Store } from '../../src/db/announce.ts';
 import type { Db } from '../../src/db/client.ts';
 import { InsufficientCreditsError } from '../../src/errors.ts';
-import { getBalance } from '../../src/ledger/accounts.ts';
 import { topUp } from '../../src/ledger/credits.ts';
 import { HoldNotPendingError, post, reserve, voidHold } from '../../src/ledger/holds.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
@@ -23,6 +22,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await drop?.();
 });
+
+async function getBalance(client: Db, tenantId: string): Promise<{ available: number; held: number }> {
+  return client.account.findUniqueOrThrow({ where: { tenantId }, select: { available: true, held: true } });
+}
 
 async function tenantWith(credits: number): Promise<string> {
   const tenant = await createTenant(db, { name: `t${Math.random()}` });

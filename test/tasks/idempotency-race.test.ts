@@ -6,18 +6,16 @@
 // through three gateway processes sharing one database.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type Gateway } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { Gateway } from '../../src/app.ts';
 import { notifyAnnouncer, type Store } from '../../src/db/announce.ts';
 import type { Task } from '../../src/generated/prisma/client.ts';
 import { topUp } from '../../src/ledger/credits.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
-import { createLogger } from '../../src/logger.ts';
 import * as lifecycle from '../../src/tasks/lifecycle.ts';
 import { requestHash, type GenerationRequest } from '../../src/tasks/requests.ts';
 import { createTenant } from '../../src/tenants/service.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { startGatewayOn, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { gql, type GraphQLResponse } from '../helpers/graphql.ts';
 import { waitForEnd } from '../helpers/tasks.ts';
 
@@ -102,21 +100,7 @@ describe('over HTTP, through three gateway processes on one database', () => {
     gw = await startTestGateway(env);
     // Two more processes' worth of gateway on the same database: their own pools, single-flights and rate buckets.
     for (let i = 0; i < 2; i++) {
-      const config = loadConfig({
-        NODE_ENV: 'test',
-        PORT: '0',
-        DATABASE_URL: gw.databaseUrl,
-        ADMIN_TOKEN,
-        SEED_DEMO_TENANT: 'false',
-        LOG_LEVEL: 'silent',
-        UPSTREAM_URL: gw.simulator.url,
-        UPSTREAM_API_KEY: gw.simulator.apiKey,
-        TASK_POLL_INITIAL_MS: '50',
-        TASK_POLL_MAX_MS: '300',
-        TASK_POLL_INTERVAL_MS: '25',
-        ...env,
-      });
-      more.push(await startGateway(config, { logger: createLogger('silent'), migrate: false }));
+      more.push(await startGatewayOn(gw.databaseUrl, gw.simulator, { TASK_POLL_INITIAL_MS: '50', TASK_POLL_MAX_MS: '300', TASK_POLL_INTERVAL_MS: '25', ...env }));
     }
   });
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { builder } from '../builder.ts';
-import { connectionCursors } from '../cursors.ts';
+import { connectionCursors } from '../ids.ts';
 import { TenantRef } from './types.ts';
 
 builder.queryField('me', (t) =>
