@@ -41,6 +41,8 @@ async function shutdown(signal: string): Promise<void> {
   }, config.shutdownTimeoutMs + 5000).unref();
   await gateway.close();
   logger.info('stopped');
+  // Logs are written asynchronously: the last lines go out before the process does.
+  await new Promise<void>((resolve) => logger.flush(() => resolve()));
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

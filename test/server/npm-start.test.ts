@@ -93,6 +93,6 @@ describe('npm start on embedded defaults', () => {
     await closed;
     const messages = logs.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(messages).toContain('shutting down');
-    expect(messages.at(-1)).toBe('stopped');
+    expect(messages.at(-1), `stderr:\n${output.text}`).toBe('stopped');
   }, 180_000);
 });
