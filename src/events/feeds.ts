@@ -3,12 +3,12 @@ import type { Task } from '../generated/prisma/client.ts';
 import { isNewer, isTerminal } from './task-status.ts';
 
 // What subscriptions read from: the hub (live.ts) routes every event to the
-// feeds waiting for it, by task id or by tenant id. A feed is a small AsyncIterator object (no generator, no
-// per-subscription bus listener or Redis channel): a subscription lives as
-// long as its socket, and one process holds thousands of them (README,
-// "bench:subscriptions"). Subscription resolvers return feeds; graphql-js
-// (SSE through Yoga) and the WebSocket server (server/websocket.ts) consume
-// them the same way.
+// feeds waiting for it, by task id or by tenant id. A feed is a small
+// AsyncIterator object (no generator, no per-subscription bus listener or
+// Redis channel): a subscription lives as long as its socket, and one process
+// holds thousands of them (README, "bench:subscriptions"). Subscription
+// resolvers return feeds; the pipeline's subscribe (server/live-subscribe.ts)
+// consumes them for SSE and WebSocket alike.
 
 /** Undelivered events one feed may hold before it fails (its consumer stopped reading). */
 export const MAX_BUFFERED_EVENTS = 1000;
@@ -245,8 +245,8 @@ export class TaskFeed extends Feed<Task, Task> {
 
 /**
  * Every event routed to it, as it is: every change to any task of one tenant
- * (`tasksUpdated`), or one tick per ledger entry of one tenant
- * (`balanceChanged`, whose resolver reads the balance).
+ * (`tasksUpdated`), or every change of one tenant's balance, with the balance
+ * as that change committed it (`balanceChanged`).
  */
 export class EveryEventFeed<E> extends Feed<E, E> {
   protected accept(event: E): void {
