@@ -59,13 +59,22 @@ module.exports = {
       to: { path: '^src/(tasks|ledger|schema|server|events|auth|tenants|simulator)/' },
     },
     {
+      name: 'limits-low',
+      comment:
+        'Limits (shared budgets and live slots) sit just above db: tasks, auth and the server use them; ' +
+        'they know nothing of what they limit.',
+      severity: 'error',
+      from: { path: '^src/limits/' },
+      to: { path: '^src/(ledger|tasks|schema|server|events|auth|upstream|tenants|simulator)/' },
+    },
+    {
       name: 'db-bottom',
       comment:
         'db (Prisma client, embedded postgres, migrations) is the bottom layer, below the ledger: ' +
         'it imports none of the gateway parts above it.',
       severity: 'error',
       from: { path: '^src/db/' },
-      to: { path: '^src/(ledger|tasks|schema|server|events|auth|upstream|tenants)/' },
+      to: { path: '^src/(ledger|tasks|schema|server|events|auth|upstream|tenants|limits)/' },
     },
   ],
   options: {

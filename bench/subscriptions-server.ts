@@ -62,7 +62,9 @@ async function gatewayRunner(s: Extract<ServerSettings, { kind: 'gateway' }>): P
     TENANT_MAX_IN_FLIGHT: '100000',
     TENANT_RATE_PER_MINUTE: '1000000',
     WS_KEEPALIVE_MS: String(s.keepAliveMs),
-    WS_MAX_CONNECTIONS_PER_TENANT: String(s.maxConnections),
+    LIVE_MAX_CONNECTIONS_PER_TENANT: String(s.maxConnections),
+    LIVE_MAX_SUBSCRIPTIONS_PER_TENANT: '10000000',
+    TENANT_REQUESTS_PER_MINUTE: '10000000',
     WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '50',
     DATA_DIR: '.data/bench',
   });

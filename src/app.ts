@@ -3,6 +3,7 @@ import { resolveAdminToken } from './auth/admin-token.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/open.ts';
 import { createEventBus } from './events/bus.ts';
+import { createLimits } from './limits/index.ts';
 import { LiveHub } from './events/live.ts';
 import type { Store } from './db/announce.ts';
 import { createWebhookDispatcher } from './events/webhook-dispatcher.ts';
@@ -13,7 +14,6 @@ import { startHttpServer } from './server/http-server.ts';
 import { createCallbackRoute } from './tasks/callback-route.ts';
 import type { TaskDeps } from './tasks/deps.ts';
 import { createTaskPoller } from './tasks/poller.ts';
-import { createRateLimiter } from './tasks/rate-limit.ts';
 import { createRecovery } from './tasks/recovery.ts';
 import { createSingleFlight } from './tasks/single-flight.ts';
 import { ensureDemoTenant } from './tenants/demo.ts';
@@ -32,10 +32,12 @@ export interface UpstreamRuntime {
 
 /**
  * The upstream for `npm start`: a client for the real service when a key is
- * configured, otherwise the simulator in-process and a client pointed at it,
- * so a fresh checkout runs end to end with no account.
+ * configured, otherwise (outside production, or when asked for) the
+ * simulator in-process and a client pointed at it, so a fresh checkout runs
+ * end to end with no account.
  */
 export async function startUpstream(config: {
+  useSimulator: boolean;
   upstream: UpstreamEnv;
   simulator: SimulatorOptions;
   logger: Logger;
@@ -44,13 +46,13 @@ export async function startUpstream(config: {
   let simulator: SimulatorHandle | null = null;
   let baseUrl = upstream.url;
   let apiKey = upstream.apiKey;
-  if (apiKey === undefined) {
+  if (config.useSimulator || apiKey === undefined) {
     simulator = await startSimulator({ ...config.simulator, port: config.simulator.port ?? 0 });
     baseUrl = simulator.url;
     apiKey = simulator.apiKey;
     logger.warn(
       { url: simulator.url, seed: simulator.seed },
-      'UPSTREAM_API_KEY is not set: using the in-process Grok Imagine simulator, not the real service',
+      'using the in-process Grok Imagine simulator, not the real service',
     );
   }
   const client = createUpstreamClient({
@@ -117,7 +119,22 @@ export async function startGateway(
     await bus.ready();
     const store: Store = { db, announcer: bus.announcer };
 
-    const upstream = options.upstream ?? (await startUpstream({ upstream: config.upstream, simulator: config.simulator, logger }));
+    // Limits shared with every other process (README, "Limits").
+    const limits = createLimits({
+      pool: database.pool,
+      redisUrl: config.redisUrl,
+      logger: logger.child({ component: 'limits' }),
+      settings: {
+        requestsPerMinute: config.requestsPerMinute,
+        generationsPerMinute: config.tasks.ratePerMinute,
+        authFailuresPerMinute: config.auth.failuresPerMinute,
+        maxConnectionsPerTenant: config.live.maxConnectionsPerTenant,
+        maxSubscriptionsPerTenant: config.live.maxSubscriptionsPerTenant,
+      },
+    });
+    cleanups.push(() => limits.close());
+
+    const upstream = options.upstream ?? (await startUpstream({ useSimulator: config.useSimulator, upstream: config.upstream, simulator: config.simulator, logger }));
     if (!options.upstream) cleanups.push(() => upstream.close());
 
     const ssrfPolicy = { allowHosts: config.webhooks.allowHosts };
@@ -138,7 +155,7 @@ export async function startGateway(
       upstream: upstream.client,
       logger: logger.child({ component: 'tasks' }),
       settings: config.tasks,
-      rateLimiter: createRateLimiter(config.tasks.ratePerMinute),
+      generations: limits.generations,
       idempotentRequests: createSingleFlight(),
       ssrfPolicy,
       callbackBaseUrl: () => baseUrl,
@@ -147,7 +164,14 @@ export async function startGateway(
     const recovery = createRecovery(tasks);
 
     const admin = await resolveAdminToken(config.adminToken, config.dataDir);
-    const authenticator = createAuthenticator({ db, logger, adminToken: admin.token, cacheTtlMs: config.authCacheTtlMs });
+    const authenticator = createAuthenticator({
+      db,
+      logger,
+      adminToken: admin.token,
+      cacheTtlMs: config.auth.cacheTtlMs,
+      negativeCacheMs: config.auth.negativeCacheMs,
+      failures: limits.authFailures,
+    });
     // Revocations made on any process close this process's sockets too.
     const stopRevocations = bus.on('keyRevoked', ({ keyId }) => authenticator.forget(keyId));
     const live = new LiveHub({
@@ -164,7 +188,7 @@ export async function startGateway(
       stopRevocations();
       live.close();
     });
-    const deps: AppDeps = { config, db, store, logger, authenticator, live, tasks };
+    const deps: AppDeps = { config, db, store, logger, authenticator, live, limits, tasks };
     const server = await startHttpServer(deps, schema, createCallbackRoute(tasks, (id) => poller.pollNow(id)));
     baseUrl ||= server.url;
 

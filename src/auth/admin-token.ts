@@ -5,6 +5,7 @@ import path from 'node:path';
 /**
  * The admin token: ADMIN_TOKEN when configured, else one generated on first
  * start and kept in DATA_DIR/admin-token (mode 0600) so it survives restarts.
+ * Never in production: there the configuration requires ADMIN_TOKEN.
  */
 export async function resolveAdminToken(
   configured: string | null,

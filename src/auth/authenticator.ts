@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../db/client.ts';
+import { RateLimitedError } from '../errors.ts';
+import type { Budget } from '../limits/index.ts';
 import type { Principal } from './principal.ts';
 import { hashSecret, secretsEqual } from './secrets.ts';
 
@@ -15,17 +17,31 @@ export interface AuthenticatorOptions {
   adminToken: string;
   /** How long a key lookup is trusted; revocations on this process apply at once. */
   cacheTtlMs: number;
+  /** How long an unknown or revoked token is remembered as such (no lookup meanwhile). */
+  negativeCacheMs: number;
+  /** Failed authentications per client address (shared by every process). */
+  failures: Budget;
   /** lastUsedAt is written at most this often per key, to keep reads read-only. */
   touchIntervalMs?: number;
 }
+
+/** Unknown tokens remembered at once, at most; the oldest are forgotten first. */
+const NEGATIVE_CACHE_SIZE = 10_000;
 
 /**
  * Resolves bearer tokens to principals: the configured admin token, or an API
  * key found by its hash. Lookups are cached briefly; `forget(keyId)` drops a
  * revoked key from the cache so it stops working at once on this process.
+ *
+ * A token that fails costs its client address one point of a shared budget
+ * (AUTH_FAILURES_PER_MINUTE); an address out of points is refused before any
+ * lookup, so guessing keys costs the database nothing. Unknown tokens are
+ * remembered for a short while and cost no lookup when repeated.
  */
 export function createAuthenticator(options: AuthenticatorOptions) {
   const cache = new Map<string, CacheEntry>();
+  /** Token hash → until when it is known to be bad. */
+  const unknown = new Map<string, number>();
   const touched = new Map<string, number>();
   const touchInterval = options.touchIntervalMs ?? 60_000;
   const revokeListeners = new Set<(keyId: string) => void>();
@@ -37,8 +53,8 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       where: { hash },
       select: { id: true, role: true, tenantId: true, revokedAt: true },
     });
+    if (!key || key.revokedAt) return { principal: null, keyId: key?.id ?? null, expiresAt: Date.now() + options.negativeCacheMs };
     const expiresAt = Date.now() + options.cacheTtlMs;
-    if (!key || key.revokedAt) return { principal: null, keyId: key?.id ?? null, expiresAt };
     const principal: Principal =
       key.role === 'ADMIN' || !key.tenantId
         ? { kind: 'admin', keyId: key.id }
@@ -55,18 +71,40 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       .catch((error: unknown) => options.logger.warn({ err: error, keyId }, 'could not record key use'));
   }
 
+  /** Counts a failure against the address; throws once the address is out of attempts. */
+  async function failed(address: string): Promise<null> {
+    const verdict = await options.failures.take(address);
+    if (!verdict.ok) throw refused(verdict.retryAfterMs);
+    return null;
+  }
+
   return {
-    /** The principal for a token, or null when the token is unknown or revoked. */
-    async authenticate(token: string): Promise<Principal | null> {
+    /**
+     * The principal for a token, or null when the token is unknown or
+     * revoked. Throws RateLimitedError when `address` has failed too often.
+     */
+    async authenticate(token: string, address: string): Promise<Principal | null> {
       if (secretsEqual(token, options.adminToken)) return { kind: 'admin', keyId: null };
       const hash = hashSecret(token);
+      const now = Date.now();
       let entry = cache.get(hash);
-      if (!entry || entry.expiresAt < Date.now()) {
-        entry = await lookup(hash);
-        if (cache.size > 50_000) cache.clear();
-        cache.set(hash, entry);
+      if (entry && entry.expiresAt >= now && entry.principal) {
+        if (entry.principal.keyId) touch(entry.principal.keyId);
+        return entry.principal;
       }
-      if (entry.principal?.keyId) touch(entry.principal.keyId);
+      if ((unknown.get(hash) ?? 0) >= now) return failed(address);
+      const wait = options.failures.refusedFor(address);
+      if (wait > 0) throw refused(wait);
+      entry = await lookup(hash);
+      if (!entry.principal) {
+        unknown.delete(hash);
+        unknown.set(hash, entry.expiresAt);
+        if (unknown.size > NEGATIVE_CACHE_SIZE) unknown.delete(unknown.keys().next().value!);
+        return failed(address);
+      }
+      if (cache.size > 50_000) cache.clear();
+      cache.set(hash, entry);
+      if (entry.principal.keyId) touch(entry.principal.keyId);
       return entry.principal;
     },
     /** Drops a revoked key from the cache and tells listeners (open sockets). */
@@ -74,7 +112,11 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       if (revoked.has(keyId)) return;
       if (revoked.size > 100_000) revoked.clear();
       revoked.add(keyId);
-      for (const [hash, entry] of cache) if (entry.keyId === keyId) cache.delete(hash);
+      for (const [hash, entry] of cache) {
+        if (entry.keyId !== keyId) continue;
+        cache.delete(hash);
+        unknown.set(hash, Date.now() + options.negativeCacheMs);
+      }
       for (const listener of revokeListeners) listener(keyId);
     },
     isRevoked(keyId: string): boolean {
@@ -85,6 +127,11 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       return () => revokeListeners.delete(listener);
     },
   };
+}
+
+function refused(retryAfterMs: number): RateLimitedError {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  return new RateLimitedError(`Too many failed authentications from this address; retry in ${seconds} s`, seconds);
 }
 
 export type Authenticator = ReturnType<typeof createAuthenticator>;

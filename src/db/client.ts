@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { type Prisma, PrismaClient } from '../generated/prisma/client.ts';
+import type pg from 'pg';
 import { CharAsTextPool } from './pg-pool.ts';
 
 export type Db = PrismaClient;
@@ -28,12 +29,22 @@ function statementName(query: { sql: string }): string {
 }
 
 export function createPrisma(databaseUrl: string, opts: CreatePrismaOptions = {}): PrismaClient {
+  return createDatabaseClient(databaseUrl, opts).prisma;
+}
+
+/**
+ * The Prisma client and the pool under it: the pool also serves the few
+ * statements that go through node-postgres directly (src/limits/: the
+ * rate-limiter-flexible store and live slot leases), so the process has one
+ * pool. `prisma.$disconnect()` ends it.
+ */
+export function createDatabaseClient(databaseUrl: string, opts: CreatePrismaOptions = {}): { prisma: PrismaClient; pool: pg.Pool } {
   // Our pool (rather than a connection string) so that raw catalog queries with
-  // "char" columns deserialize too; `$disconnect()` ends it.
+  // "char" columns deserialize too.
   const pool = new CharAsTextPool({ connectionString: databaseUrl, max: opts.max ?? 10 });
   const adapter = new PrismaPg(pool, {
     disposeExternalPool: true,
     ...((opts.preparedStatements ?? true) ? { statementNameGenerator: statementName } : {}),
   });
-  return new PrismaClient({ adapter });
+  return { prisma: new PrismaClient({ adapter }), pool };
 }

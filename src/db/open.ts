@@ -1,11 +1,14 @@
 import path from 'node:path';
 import type { Config } from '../config.ts';
-import { createPrisma, type Db } from './client.ts';
+import type pg from 'pg';
+import { createDatabaseClient, type Db } from './client.ts';
 import { startEmbeddedPostgres } from './embedded.ts';
 import { applyMigrations } from './migrate.ts';
 
 export interface OpenDatabase {
   prisma: Db;
+  /** The pool under `prisma`, for node-postgres statements (src/limits/). */
+  pool: pg.Pool;
   url: string;
   embedded: boolean;
   /** Migration folders applied by this call (empty when already up to date). */
@@ -24,9 +27,10 @@ export async function openDatabase(config: Config, options: { migrate?: boolean 
   const url = config.databaseUrl ?? embedded!.url;
   try {
     const applied = options.migrate ? await applyMigrations(url) : [];
-    const prisma = createPrisma(url, { max: config.databasePoolSize, preparedStatements: config.databasePreparedStatements });
+    const { prisma, pool } = createDatabaseClient(url, { max: config.databasePoolSize, preparedStatements: config.databasePreparedStatements });
     return {
       prisma,
+      pool,
       url,
       embedded: embedded !== null,
       applied,

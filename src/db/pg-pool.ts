@@ -21,6 +21,7 @@ export class CharAsTextPool extends pg.Pool {
     // covers `pool.query` (which runs on a pooled client) and `pool.connect()`
     // clients (interactive transactions) alike.
     this.on('connect', reportCharAsText);
+    this.on('connect', survivesDeadConnection);
     keepConnectionsOnRefusals(this);
   }
 }
@@ -52,6 +53,19 @@ function keepConnectionsOnRefusals(pool: pg.Pool): void {
     });
   };
   Object.defineProperty(pool, 'query', { value: query, configurable: true, writable: true });
+}
+
+/**
+ * A client whose connection dies (PostgreSQL restarted, a socket reset)
+ * rejects its queries and also emits 'error'. pg-pool listens only while the
+ * client is idle; checked out (a transaction, a live slot lease, a
+ * rate-limiter query) nobody would, and Node ends the process on an
+ * unheard 'error'. Its holder learns from the rejected query, and the pool
+ * drops the client when it comes back (`_queryable` is false), so there is
+ * nothing more to do here.
+ */
+function survivesDeadConnection(client: pg.PoolClient): void {
+  client.on('error', () => undefined);
 }
 
 function reportCharAsText(client: pg.PoolClient): void {

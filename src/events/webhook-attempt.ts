@@ -5,6 +5,7 @@ import type { Db } from '../db/client.ts';
 import type { WebhookDelivery, WebhookDeliveryStatus } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import { guardedFetch, type LookupFn, SsrfBlockedError, type SsrfPolicy } from '../net/ssrf.ts';
+import { rendition } from '../text.ts';
 import { webhookMessageId } from './webhook-outbox.ts';
 import { webhookHeaders } from './webhook-signature.ts';
 
@@ -23,18 +24,21 @@ interface Outcome {
   /** No point retrying: the target is refused by the SSRF guard. */
   permanent: boolean;
   responseCode: number | null;
-  /** For the attempt row: a network error, or the start of a non-2xx body. */
+  /** For the attempt row: a network error, or the start of a non-2xx body (a rendition: src/text.ts). */
   attemptError: string | null;
   /** For the delivery row: a one-line summary of what went wrong. */
   lastError: string | null;
 }
+
+/** What a receiver or the network said, as the attempt log keeps it: storable, printable, bounded. */
+const ATTEMPT_ERROR_CHARS = 1000;
 
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   // undici reports "fetch failed"-style wrappers; the cause says what happened.
   const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
   const code = (error as Error & { code?: unknown }).code;
-  return `${typeof code === 'string' ? `${code} ` : ''}${error.message}${cause}`.slice(0, 1000);
+  return rendition(`${typeof code === 'string' ? `${code} ` : ''}${error.message}${cause}`, ATTEMPT_ERROR_CHARS);
 }
 
 async function send(deps: AttemptDeps, row: WebhookDelivery, secret: string): Promise<Outcome> {
@@ -48,7 +52,7 @@ async function send(deps: AttemptDeps, row: WebhookDelivery, secret: string): Pr
       delivered,
       permanent: false,
       responseCode: res.status,
-      attemptError: delivered || res.bodyText === '' ? null : res.bodyText,
+      attemptError: delivered || res.bodyText === '' ? null : rendition(res.bodyText, ATTEMPT_ERROR_CHARS),
       lastError: delivered ? null : `receiver responded ${res.status}`,
     };
   } catch (error) {
@@ -73,14 +77,39 @@ export async function attemptDelivery(deps: AttemptDeps, row: WebhookDelivery, s
   const attempts = row.attempts + 1;
   const { status, delayMs } = nextStatus(deps, outcome, attempts);
 
-  // Times come from the database clock, the one the claim query compares with.
-  // `status = 'PENDING'` keeps a slow attempt whose lease expired (and whose
-  // row another process already finished) from undoing that result.
-  await deps.db.$transaction([
-    deps.db.webhookAttempt.create({
-      data: { deliveryId: row.id, responseCode: outcome.responseCode, error: outcome.attemptError, durationMs },
-    }),
-    deps.db.$executeRaw`
+  // The attempt is recorded with the delivery's next step. Should recording
+  // fail for what the attempt carries (it cannot, as a rendition, but a
+  // delivery stuck PENDING would be re-sent forever), the step is taken
+  // without the log line; only a database that cannot be written at all
+  // leaves the row to its lease.
+  try {
+    await deps.db.$transaction([recordAttempt(deps, row, outcome, durationMs), advance(deps, row, outcome, status, delayMs)]);
+  } catch (error) {
+    deps.logger.error({ err: error, deliveryId: row.id }, 'webhook attempt could not be logged; advancing its schedule without it');
+    await advance(deps, row, { ...outcome, lastError: 'attempt could not be logged' }, status, delayMs);
+  }
+
+  const log = { deliveryId: row.id, taskId: row.taskId, tenantId: row.tenantId, host: hostOf(row.url), attempt: attempts, responseCode: outcome.responseCode, durationMs };
+  if (status === 'DELIVERED') deps.logger.info(log, 'webhook delivered');
+  else if (status === 'PENDING') deps.logger.warn({ ...log, error: outcome.lastError, retryInMs: delayMs }, 'webhook attempt failed; will retry');
+  else deps.logger.error({ ...log, error: outcome.lastError }, 'webhook delivery failed for good');
+  return status;
+}
+
+function recordAttempt(deps: AttemptDeps, row: WebhookDelivery, outcome: Outcome, durationMs: number) {
+  return deps.db.webhookAttempt.create({
+    data: { deliveryId: row.id, responseCode: outcome.responseCode, error: outcome.attemptError, durationMs },
+  });
+}
+
+/**
+ * The delivery's next step. Times come from the database clock, the one the
+ * claim query compares with. `status = 'PENDING'` keeps a slow attempt whose
+ * lease expired (and whose row another process already finished) from
+ * undoing that result.
+ */
+function advance(deps: AttemptDeps, row: WebhookDelivery, outcome: Outcome, status: WebhookDeliveryStatus, delayMs: number | null) {
+  return deps.db.$executeRaw`
       UPDATE webhook_delivery SET
         status = ${status}::"WebhookDeliveryStatus",
         attempts = attempts + 1,
@@ -90,14 +119,7 @@ export async function attemptDelivery(deps: AttemptDeps, row: WebhookDelivery, s
         delivered_at = CASE WHEN ${outcome.delivered}::boolean THEN now() END,
         next_attempt_at = COALESCE(now() + make_interval(secs => ${delayMs === null ? null : delayMs / 1000}::float8), next_attempt_at),
         lease_until = NULL
-      WHERE id = ${row.id}::uuid AND status = 'PENDING'`,
-  ]);
-
-  const log = { deliveryId: row.id, taskId: row.taskId, tenantId: row.tenantId, host: hostOf(row.url), attempt: attempts, responseCode: outcome.responseCode, durationMs };
-  if (status === 'DELIVERED') deps.logger.info(log, 'webhook delivered');
-  else if (status === 'PENDING') deps.logger.warn({ ...log, error: outcome.lastError, retryInMs: delayMs }, 'webhook attempt failed; will retry');
-  else deps.logger.error({ ...log, error: outcome.lastError }, 'webhook delivery failed for good');
-  return status;
+      WHERE id = ${row.id}::uuid AND status = 'PENDING'`;
 }
 
 // Logs name the host only: tenants put tokens in callback query strings.

@@ -9,6 +9,8 @@ import { ValidationError } from '../errors.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import { isRowId } from './ids.ts';
+import AuthorizeFirstPlugin from './authorize-first.ts';
+import StorableTextPlugin from './storable-text.ts';
 import type { Context } from '../server/context.ts';
 
 // The one schema builder. Domain folders register their types on import;
@@ -19,8 +21,12 @@ import type { Context } from '../server/context.ts';
 // every other rule is a zod schema of the module that owns it, applied by the
 // validation plugin. Plugin order matters: argument mappers run from the last
 // plugin to the first, so the relay plugin (after validation in the list)
-// decodes ids before the validation plugin sees the input; the errors plugin
-// turns either's failure into the `ValidationError` member of a mutation's result.
+// decodes ids before the validation plugin sees the input, and the
+// storable-text rule (last) checks every string before either; the errors
+// plugin turns any of their failures into the `ValidationError` member of a
+// mutation's result. Before any of them, authorize-first refuses a caller
+// without the field's scope (UNAUTHENTICATED, FORBIDDEN), so input is only
+// judged for those allowed to send it.
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
@@ -32,7 +38,7 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
 }>({
   defaultFieldNullability: false,
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, ValidationPlugin, RelayPlugin, PrismaPlugin],
+  plugins: [ScopeAuthPlugin, AuthorizeFirstPlugin, ErrorsPlugin, ValidationPlugin, RelayPlugin, PrismaPlugin, StorableTextPlugin],
   scopeAuth: {
     // Check scopes when a subscription starts, not only when each event resolves.
     authorizeOnSubscribe: true,

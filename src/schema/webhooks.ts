@@ -1,7 +1,8 @@
 import { NotFoundError } from '../errors.ts';
 import { rotateWebhookSecret } from '../events/webhook-secrets.ts';
 import { builder } from './builder.ts';
-import { connectionCursors } from './ids.ts';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { createdConnection } from './cursors.ts';
 import { InputError } from './errors.ts';
 import { TaskRef } from './tasks/types.ts';
 import { TenantRef } from './tenants/types.ts';
@@ -35,22 +36,23 @@ const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
 });
 
 builder.queryField('webhookDeliveries', (t) =>
-  t.prismaConnection({
+  t.connection({
     type: WebhookDeliveryRef,
-    cursor: 'id',
     description: 'Your webhook deliveries, newest first, optionally for one task',
     authScopes: { tenant: true },
-    maxSize: 100,
-    defaultSize: 20,
     args: { taskId: t.arg.globalID({ for: TaskRef }) },
-    validate: connectionCursors,
     // An unknown or foreign task id simply has no deliveries.
-    resolve: (query, _root, args, ctx) =>
-      ctx.db.webhookDelivery.findMany({
-        ...query,
-        where: { tenantId: ctx.tenantId(), ...(args.taskId ? { taskId: args.taskId.id } : {}) },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      }),
+    resolve: (_root, args, ctx, info) => {
+      const tenantId = ctx.tenantId();
+      return createdConnection({ list: 'webhookDeliveries', caller: tenantId }, args, (page) =>
+        ctx.db.webhookDelivery.findMany({
+          ...queryFromInfo({ context: ctx, info, typeName: 'WebhookDelivery', path: ['edges', 'node'] }),
+          where: { tenantId, ...(args.taskId ? { taskId: args.taskId.id } : {}), ...page.where },
+          orderBy: page.orderBy,
+          take: page.take,
+        }),
+      );
+    },
   }),
 );
 

@@ -49,11 +49,58 @@ export function asGraphQLError(error: unknown): GraphQLError {
 
 export const UNEXPECTED_ERROR = 'Unexpected error.';
 
-/** The policy as one function: masks what must be masked, logs what was. */
+/** Longest message a client gets; graphql-js quotes whole literals in some (a 3,000-deep list, say). */
+const MAX_MESSAGE_CHARS = 1000;
+
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+/**
+ * graphql-armor hides `Did you mean "field"?`, not graphql-js's other
+ * suggestions (`Did you mean the enum value "A" or "B"?`, in validation and
+ * in a variable's coercion): in production none of them may say what the
+ * schema holds.
+ */
+export function withoutSuggestions(error: GraphQLError): GraphQLError {
+  const message = error.message.replace(SUGGESTION, '');
+  return message === error.message ? error : rebuilt(error, message.trim(), { ...error.extensions });
+}
+
+/** Production: validation errors name nothing of the schema (execution's go through the masker). */
+export function useHiddenSuggestions(): Plugin {
+  return {
+    onValidate() {
+      return ({ valid, result, setResult }) => {
+        if (!valid) setResult(result.map((error) => (error instanceof GraphQLError ? withoutSuggestions(error) : error)));
+      };
+    },
+  };
+}
+
+function rebuilt(error: GraphQLError, message: string, extensions: Record<string, unknown>): GraphQLError {
+  return new GraphQLError(message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, extensions });
+}
+
+/**
+ * The policy as one function: masks what must be masked, logs what was, and
+ * gives every error a code. graphql-js's own errors of a request (a variable
+ * of the wrong type, an unknown operation name) carry none: they are the
+ * client's input, VALIDATION; one of a field without a code is ours.
+ */
 export function createMasker(options: { production: boolean; logger: Logger }) {
   return (error: unknown): GraphQLError => {
-    const masked = maskError(error, UNEXPECTED_ERROR, !options.production) as GraphQLError;
-    if (masked.extensions?.['code'] === 'INTERNAL_SERVER_ERROR') options.logger.error({ err: error }, 'unexpected error');
+    let masked = maskError(error, UNEXPECTED_ERROR, !options.production) as GraphQLError;
+    if (masked.extensions?.['code'] === undefined) {
+      const request = masked.path === undefined;
+      masked = rebuilt(masked, request || !options.production ? masked.message : UNEXPECTED_ERROR, {
+        ...masked.extensions,
+        code: request ? 'VALIDATION' : 'INTERNAL_SERVER_ERROR',
+      });
+    }
+    if (masked.extensions['code'] === 'INTERNAL_SERVER_ERROR') options.logger.error({ err: error }, 'unexpected error');
+    if (options.production) masked = withoutSuggestions(masked);
+    if (masked.message.length > MAX_MESSAGE_CHARS) {
+      masked = rebuilt(masked, `${masked.message.slice(0, MAX_MESSAGE_CHARS - 1)}…`, masked.extensions);
+    }
     return masked;
   };
 }

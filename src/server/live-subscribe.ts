@@ -14,6 +14,8 @@
 import { createSourceEventStream, execute as executeEvent, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { Feed, type Waker } from '../events/feeds.ts';
+import type { LiveSlots } from '../limits/index.ts';
+import { rateLimited, type Context } from './context.ts';
 import { asGraphQLError, maskResult, type Masker } from './errors.ts';
 
 type Execute = (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult> | AsyncIterable<unknown>;
@@ -33,17 +35,63 @@ function layer(contextValue: unknown): unknown {
   return { ...(contextValue as object) };
 }
 
+/** How long a client over a live cap is told to wait: about one lease heartbeat. */
+const LIVE_RETRY_SECONDS = 10;
+
+/**
+ * A tenant's slots for one subscription (src/limits/live-slots.ts): the
+ * subscription, and for SSE, where each subscription is its own stream, a
+ * connection too; a WebSocket's connection slot is its socket's.
+ */
+class LiveLease {
+  private held = true;
+
+  constructor(
+    private readonly slots: LiveSlots,
+    private readonly tenantId: string,
+    private readonly stream: boolean,
+  ) {}
+
+  release(): void {
+    if (!this.held) return;
+    this.held = false;
+    this.slots.release(this.tenantId, 'subscription');
+    if (this.stream) this.slots.release(this.tenantId, 'connection');
+  }
+}
+
+/** Takes a tenant's slots for a subscription starting, or the error that refuses it (429 on SSE). */
+async function leaseLive(context: Context & { connection?: unknown }): Promise<LiveLease | null> {
+  const principal = context.principal;
+  if (principal?.kind !== 'tenant') return null;
+  const slots = context.limits.live;
+  const stream = context.connection === undefined;
+  if (stream && !(await slots.acquire(principal.tenantId, 'connection'))) {
+    throw rateLimited(`Too many live connections for this tenant (max ${slots.cap('connection')})`, LIVE_RETRY_SECONDS);
+  }
+  if (!(await slots.acquire(principal.tenantId, 'subscription'))) {
+    if (stream) slots.release(principal.tenantId, 'connection');
+    throw rateLimited(`Too many live subscriptions for this tenant (max ${slots.cap('subscription')})`, LIVE_RETRY_SECONDS);
+  }
+  return new LiveLease(slots, principal.tenantId, stream);
+}
+
 /** One subscription's results: pulls its source, executes each event through the pipeline. */
 export class EventResults implements AsyncIterableIterator<ExecutionResult> {
   constructor(
     private readonly source: AsyncIterator<unknown>,
     private readonly args: ExecutionArgs,
     private readonly execute: Execute,
+    /** Its live slots, given back when it ends. */
+    private readonly lease: LiveLease | null,
   ) {}
 
   async next(): Promise<IteratorResult<ExecutionResult>> {
     const step = await this.source.next();
-    if (step.done) return { done: true, value: undefined };
+    if (step.done) {
+      this.lease?.release();
+      return { done: true, value: undefined };
+    }
     const args = { ...this.args, contextValue: layer(this.args.contextValue), rootValue: step.value };
     events.add(args);
     const result = await this.execute(args);
@@ -52,11 +100,13 @@ export class EventResults implements AsyncIterableIterator<ExecutionResult> {
   }
 
   async return(): Promise<IteratorResult<ExecutionResult>> {
+    this.lease?.release();
     await this.source.return?.();
     return { done: true, value: undefined };
   }
 
   async throw(error: unknown): Promise<IteratorResult<ExecutionResult>> {
+    this.lease?.release();
     await this.source.return?.();
     throw error;
   }
@@ -96,11 +146,17 @@ export function useLiveSubscribe(mask: Masker): Plugin {
     },
     onSubscribe({ setSubscribeFn }) {
       setSubscribeFn(async (args: ExecutionArgs) => {
+        let lease: LiveLease | null = null;
         try {
+          lease = await leaseLive(args.contextValue as Context);
           const source = await createSourceEventStream({ ...args, contextValue: layer(args.contextValue) });
-          if (!isAsyncIterable(source)) return maskResult(source as ExecutionResult, mask);
-          return new EventResults(source[Symbol.asyncIterator](), args, execute!);
+          if (!isAsyncIterable(source)) {
+            lease?.release();
+            return maskResult(source as ExecutionResult, mask);
+          }
+          return new EventResults(source[Symbol.asyncIterator](), args, execute!, lease);
         } catch (error) {
+          lease?.release();
           // A failure to start is this operation's result, not a thrown error.
           return maskResult({ errors: [asGraphQLError(error)] }, mask);
         }

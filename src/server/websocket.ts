@@ -12,6 +12,7 @@ import {
 import type { Server } from 'node:http';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Principal } from '../auth/principal.ts';
+import { clientAddressResolver } from './client-address.ts';
 import type { AppDeps } from './context.ts';
 import { authenticate } from './context.ts';
 import { formatError } from './errors.ts';
@@ -43,8 +44,8 @@ interface Shared {
   deps: AppDeps;
   runner: OperationRunner;
   production: boolean;
-  /** Counts a tenant's connection; false when it is at its cap. */
-  admit(principal: Principal, connection: Connection): boolean;
+  /** Counts a tenant's connection (closing it when the tenant is at its cap); false then. */
+  admit(principal: Principal, connection: Connection): Promise<boolean>;
   release(principal: Principal, connection: Connection): void;
   /** The socket closed. */
   closed(connection: Connection): void;
@@ -73,6 +74,8 @@ class Connection {
   constructor(
     private readonly shared: Shared,
     readonly socket: WebSocket,
+    /** The client's address (client-address.ts), for the failed-authentication limit. */
+    private readonly address: string,
   ) {
     this.initTimer = setTimeout(() => {
       this.initTimer = null;
@@ -151,10 +154,16 @@ class Connection {
     let principal: Principal | null = null;
     if (typeof raw === 'string' && raw !== '') {
       try {
-        principal = await authenticate(this.shared.deps.authenticator, raw);
+        principal = await authenticate(this.shared.deps.authenticator, raw, this.address);
       } catch (error) {
-        // A bad key is refused (4403, below); an outage is ours (4500, the client may retry).
-        if (!(error instanceof GraphQLError && error.extensions['code'] === 'UNAUTHENTICATED')) throw error;
+        // A bad key is refused (4403, below), and so is an address that failed
+        // too often (4429); an outage is ours (4500, the client may retry).
+        const code = error instanceof GraphQLError ? error.extensions['code'] : undefined;
+        if (code === 'RATE_LIMITED') {
+          if (!this.closed) this.socket.close(CLOSE_TOO_MANY_CONNECTIONS, 'Too many failed authentications');
+          return;
+        }
+        if (code !== 'UNAUTHENTICATED') throw error;
       }
     }
     if (this.closed) return;
@@ -162,7 +171,12 @@ class Connection {
       this.socket.close(CloseCode.Forbidden, 'Forbidden');
       return;
     }
-    if (!this.shared.admit(principal, this)) return;
+    if (!(await this.shared.admit(principal, this))) return;
+    if (this.closed) {
+      // Left while being admitted: its slot goes back.
+      this.shared.release(principal, this);
+      return;
+    }
     this.authenticated = { principal };
     this.send({ type: MessageType.ConnectionAck });
   }
@@ -239,21 +253,22 @@ export function attachWebSocket(deps: AppDeps, httpServer: Server, graphqlPath: 
   });
   const connections = new Set<Connection>();
   const byKey = new Map<string, Set<Connection>>();
-  const perTenant = new Map<string, number>();
+  const addressOf = clientAddressResolver(config.trustProxy);
+  // A tenant's live connections are counted with its SSE streams, across
+  // processes (LIVE_MAX_CONNECTIONS_PER_TENANT; src/limits/live-slots.ts).
+  const slots = deps.limits.live;
 
   const shared: Shared = {
     deps,
     runner,
     production: config.env === 'production',
-    admit(principal, connection) {
+    async admit(principal, connection) {
       if (principal.kind !== 'tenant') return true;
-      const open = perTenant.get(principal.tenantId) ?? 0;
-      const max = config.ws.maxConnectionsPerTenant;
-      if (open >= max) {
-        connection.socket.close(CLOSE_TOO_MANY_CONNECTIONS, `Too many connections for this tenant (max ${max})`);
+      if (!(await slots.acquire(principal.tenantId, 'connection'))) {
+        const max = slots.cap('connection');
+        connection.socket.close(CLOSE_TOO_MANY_CONNECTIONS, `Too many live connections for this tenant (max ${max})`);
         return false;
       }
-      perTenant.set(principal.tenantId, open + 1);
       let sockets = byKey.get(principal.keyId);
       if (!sockets) byKey.set(principal.keyId, (sockets = new Set()));
       sockets.add(connection);
@@ -263,21 +278,19 @@ export function attachWebSocket(deps: AppDeps, httpServer: Server, graphqlPath: 
       if (principal.kind !== 'tenant') return;
       const sockets = byKey.get(principal.keyId);
       if (sockets?.delete(connection) && sockets.size === 0) byKey.delete(principal.keyId);
-      const left = (perTenant.get(principal.tenantId) ?? 1) - 1;
-      if (left <= 0) perTenant.delete(principal.tenantId);
-      else perTenant.set(principal.tenantId, left);
+      slots.release(principal.tenantId, 'connection');
     },
     closed(connection) {
       connections.delete(connection);
     },
   };
 
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     if (socket.protocol !== GRAPHQL_TRANSPORT_WS_PROTOCOL) {
       socket.close(CloseCode.SubprotocolNotAcceptable, 'Subprotocol not acceptable');
       return;
     }
-    connections.add(new Connection(shared, socket));
+    connections.add(new Connection(shared, socket, addressOf(request)));
   });
 
   const stopListening = deps.authenticator.onRevoke((keyId) => {

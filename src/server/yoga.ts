@@ -6,12 +6,21 @@
 // (server/errors.ts), and the same plugin list. A plugin added here applies
 // to all three transports.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { getOperationAST, GraphQLError, type GraphQLSchema, type ValidationContext } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  visit,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationContext,
+} from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.ts';
-import { authenticate, buildContext, type AppDeps, type Context, type RequestMeta } from './context.ts';
-import { createMasker, useErrorMasking } from './errors.ts';
+import { clientAddressResolver } from './client-address.ts';
+import { authenticate, buildContext, chargeOperation, type AppDeps, type Context, type RequestMeta } from './context.ts';
+import { createMasker, useErrorMasking, useHiddenSuggestions } from './errors.ts';
 import { useLiveSubscribe } from './live-subscribe.ts';
 
 /** What a transport hands the pipeline: node:http's request (HTTP, SSE), or a socket's principal (WebSocket). */
@@ -57,13 +66,92 @@ function accessLog(deps: AppDeps, metas: WeakMap<Request, RequestMeta & { start:
   };
 }
 
-/** A document that does not parse is GRAPHQL_PARSE_FAILED on every transport (Yoga names it only for HTTP). */
+/** Deepest list or object literal a document may hold (`[[[…]]]`, `{a: {b: …}}`). */
+const MAX_LITERAL_NESTING = 32;
+
+/** How deeply value literals nest in `document`, counted without recursion. */
+function literalNesting(document: DocumentNode): number {
+  let depth = 0;
+  let deepest = 0;
+  const enter = () => {
+    depth += 1;
+    deepest = Math.max(deepest, depth);
+  };
+  const leave = () => {
+    depth -= 1;
+  };
+  visit(document, { ListValue: { enter, leave }, ObjectValue: { enter, leave } });
+  return deepest;
+}
+
+/**
+ * A document that does not parse is GRAPHQL_PARSE_FAILED on every transport
+ * (Yoga names it only for HTTP), a 400. That includes one the parser cannot
+ * handle at all: graphql-js parses recursively, so a list literal nested a
+ * few thousand deep overflows the stack before any token limit is reached;
+ * that is the client's document, not our failure. Literals nested deeper
+ * than anyone writes are refused here too, before coercion recurses into them.
+ */
 function parseErrorCode(): Plugin {
+  const refuse = (message: string) =>
+    new GraphQLError(`Syntax Error: ${message}`, { extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } } });
   return {
+    // Yoga follows the GraphQL-over-HTTP spec's legacy rule and answers a
+    // document it could not parse or validate with 200 when the client
+    // accepts application/json; the gateway answers 400 whatever it accepts,
+    // so a client (or a proxy's error rate) can tell a bad document from data.
+    onResultProcess({ result }) {
+      if (Array.isArray(result) || !('errors' in result) || !result.errors) return;
+      for (const error of result.errors) {
+        const code = error.extensions?.['code'];
+        if (code !== 'GRAPHQL_PARSE_FAILED' && code !== 'GRAPHQL_VALIDATION_FAILED') continue;
+        const http = error.extensions['http'] as { spec?: boolean; status?: number } | undefined;
+        (error.extensions as Record<string, unknown>)['http'] = { ...http, spec: false, status: 400 };
+      }
+    },
     onParse() {
-      return ({ result }) => {
-        if (result instanceof GraphQLError) (result.extensions as Record<string, unknown>)['code'] ??= 'GRAPHQL_PARSE_FAILED';
+      return ({ result, replaceParseResult }) => {
+        if (result instanceof RangeError) {
+          replaceParseResult(refuse('document nested too deeply to parse'));
+        } else if (result instanceof GraphQLError) {
+          (result.extensions as Record<string, unknown>)['code'] ??= 'GRAPHQL_PARSE_FAILED';
+        } else if (result && !(result instanceof Error) && literalNesting(result) > MAX_LITERAL_NESTING) {
+          replaceParseResult(refuse(`value literals nested deeper than ${MAX_LITERAL_NESTING}`));
+        }
       };
+    },
+  };
+}
+
+/** No introspection (GRAPHQL_INTROSPECTION=false, production's default): `__schema` and `__type` fail validation. */
+function noIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/**
+ * A GET (or form) request whose `variables` or `extensions` is not JSON:
+ * Yoga parses those parameters with a bare JSON.parse, and its SyntaxError
+ * became a 500. It is the client's request, answered as Yoga answers a POST
+ * body that is not JSON: 400, BAD_REQUEST.
+ */
+function invalidJsonIsBadRequest(): Plugin {
+  return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      setRequestParser(async (request) => {
+        try {
+          return await requestParser(request);
+        } catch (error) {
+          if (!(error instanceof SyntaxError)) throw error;
+          throw new GraphQLError(`The request's parameters are not valid JSON: ${error.message}`, {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
+        }
+      });
     },
   };
 }
@@ -82,10 +170,25 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
   const { config } = deps;
   const production = config.env === 'production';
   const mask = createMasker({ production, logger: deps.logger });
+  const addressOf = clientAddressResolver(config.trustProxy);
+  const { origins, credentials } = config.cors;
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // Browsers get CORS headers only for allowed origins (CORS_ORIGINS), never
+    // credentials unless CORS_CREDENTIALS: keys travel in a header, not cookies.
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      if (!origin || !(origins.includes('*') || origins.includes(origin))) return false;
+      return {
+        origin: [origin],
+        credentials,
+        methods: ['GET', 'POST'],
+        allowedHeaders: ['authorization', 'content-type', 'accept'],
+        maxAge: 600,
+      };
+    },
     graphiql: production ? false : { title: 'Grok Imagine gateway', subscriptionsProtocol: 'SSE' },
     // Our own masking plugin instead (server/errors.ts): unexpected errors
     // become "Unexpected error." with no stack or SQL; development keeps the
@@ -100,6 +203,9 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
     plugins: [
       accessLog(deps, metas),
       parseErrorCode(),
+      invalidJsonIsBadRequest(),
+      ...(config.graphql.introspection ? [] : [noIntrospection()]),
+      ...(production ? [useHiddenSuggestions()] : []),
       useErrorMasking(mask),
       useLiveSubscribe(mask),
       EnvelopArmorPlugin({
@@ -113,10 +219,16 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
     ],
     // The one context function: a socket's principal was authenticated at
     // connection_init; an HTTP request carries its own Authorization header.
+    // Every operation of a tenant, on any transport, takes one from its budget.
     context: async (initial) => {
-      if (initial.connection) return buildContext(deps, initial.connection.principal);
+      if (initial.connection) {
+        await chargeOperation(deps, initial.connection.principal);
+        return buildContext(deps, initial.connection.principal);
+      }
       const meta = metas.get(initial.request) ?? {};
-      const principal = await authenticate(deps.authenticator, initial.request.headers.get('authorization'));
+      const address = initial.req ? addressOf(initial.req) : 'unknown';
+      const principal = await authenticate(deps.authenticator, initial.request.headers.get('authorization'), address);
+      await chargeOperation(deps, principal);
       return buildContext(deps, principal, meta);
     },
   });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { secretsEqual } from '../auth/secrets.ts';
 import type { TaskDeps } from './deps.ts';
+import { keepEarlyCallback } from './store.ts';
 
 const PATH = /^\/upstream\/callback\/([0-9a-f-]{36})\/([A-Za-z0-9_-]{16,64})$/;
 
@@ -25,10 +26,13 @@ export function createCallbackRoute(deps: TaskDeps, pollNow: (taskId: string) =>
     const [, taskId, token] = match as unknown as [string, string, string];
     void deps.store.db.task
       .findUnique({ where: { id: taskId }, select: { callbackToken: true, status: true } })
-      .then((task) => {
+      .then(async (task) => {
         if (!task || !secretsEqual(task.callbackToken, token)) return reply(404);
+        // Before acceptance is recorded, the hint waits on the row; if
+        // acceptance won the race, the poll happens now as for any callback.
+        const early = task.status === 'SUBMITTING' && (await keepEarlyCallback(deps.store.db, taskId));
         reply(200);
-        if (task.status === 'IN_PROGRESS') {
+        if (task.status === 'IN_PROGRESS' || (task.status === 'SUBMITTING' && !early)) {
           pollNow(taskId).catch((error: unknown) => deps.logger.warn({ err: error, taskId }, 'callback poll failed'));
         }
       })

@@ -2,7 +2,7 @@ import type { Store } from '../db/announce.ts';
 import type { Logger } from '../logger.ts';
 import type { SsrfPolicy } from '../net/ssrf.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
-import type { RateLimiter } from './rate-limit.ts';
+import type { Budget } from '../limits/index.ts';
 import type { SingleFlight } from './single-flight.ts';
 
 export interface TaskSettings {
@@ -28,7 +28,8 @@ export interface TaskDeps {
   upstream: UpstreamClient;
   logger: Logger;
   settings: TaskSettings;
-  rateLimiter: RateLimiter;
+  /** Generation requests per tenant per minute, shared by every process (src/limits/). */
+  generations: Budget;
   /** Identical idempotent requests in this process, one at a time. */
   idempotentRequests: SingleFlight;
   ssrfPolicy: SsrfPolicy;

@@ -132,7 +132,8 @@ export function acceptStatement(
     task.id,
     move,
     at,
-    sql`upstream_task_id = ${a.upstreamTaskId}, submitted_at = ${at}, next_poll_at = ${a.firstPollAt},
+    // An early callback (store.ts, keepEarlyCallback) left a poll due now: it stands.
+    sql`upstream_task_id = ${a.upstreamTaskId}, submitted_at = ${at}, next_poll_at = LEAST(next_poll_at, ${a.firstPollAt}),
         charge_id = ${a.chargeId}::uuid, upstream_charge_id = ${a.mirrorId}::uuid`,
   );
   const charge = postHoldSteps({

@@ -1,5 +1,6 @@
-// The poller's statements: leases on IN_PROGRESS tasks. They touch the task
-// row only (no money moves here; the lifecycle's statements do that).
+// The poller's statements: leases on IN_PROGRESS tasks, and the hint of an
+// early callback. They touch the task row only (no money moves here; the
+// lifecycle's statements do that).
 import type { Db } from '../db/client.ts';
 import type { Task } from '../generated/prisma/client.ts';
 
@@ -33,4 +34,15 @@ export async function schedulePoll(db: Db, taskId: string, delayMs: number, coun
     SET next_poll_at = now() + make_interval(secs => ${delayMs / 1000}), lease_until = NULL,
         poll_attempts = poll_attempts + ${countAttempt ? 1 : 0}
     WHERE id = ${taskId}::uuid AND status = 'IN_PROGRESS'`;
+}
+
+/**
+ * Upstream called back before the gateway recorded that upstream accepted
+ * the task (a fast render): the hint is kept on the SUBMITTING row as a poll
+ * due now, which acceptance keeps (statements.ts, acceptStatement). False
+ * when the task is no longer SUBMITTING.
+ */
+export async function keepEarlyCallback(db: Db, taskId: string): Promise<boolean> {
+  const changed = await db.$executeRaw`UPDATE task SET next_poll_at = now() WHERE id = ${taskId}::uuid AND status = 'SUBMITTING'`;
+  return changed > 0;
 }

@@ -24,6 +24,7 @@ import {
 } from '../upstream/errors.ts';
 import type { TaskDeps } from './deps.ts';
 import * as lifecycle from './lifecycle.ts';
+import { takeGenerationToken } from './rate-limit.ts';
 import { requestHash, type GenerationRequest } from './requests.ts';
 import { upstreamInput } from './upstream-input.ts';
 
@@ -46,7 +47,7 @@ async function submitOnce(deps: TaskDeps, tenantId: string, request: GenerationR
   // A replay is answered before anything else, and takes no rate-limit token.
   const earlier = await findReplay(deps, tenantId, request.idempotencyKey, hash);
   if (earlier) return earlier;
-  deps.rateLimiter.take(tenantId);
+  await takeGenerationToken(deps.generations, tenantId);
   if (request.callbackUrl) await assertPublicUrl(request.callbackUrl, 'callbackUrl', deps.ssrfPolicy);
   const source = request.sourceTaskId ? await resolveSource(deps, tenantId, request) : null;
 
@@ -58,7 +59,7 @@ async function submitOnce(deps: TaskDeps, tenantId: string, request: GenerationR
     if (task) return forward(deps, task, source?.upstreamTaskId ?? null);
     const winner = await findReplay(deps, tenantId, request.idempotencyKey, hash);
     if (winner) {
-      deps.rateLimiter.refund(tenantId);
+      deps.generations.giveBack(tenantId);
       return winner;
     }
     if (attempt >= 3) throw new Error('idempotency key claimed but its task vanished three times');

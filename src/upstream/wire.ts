@@ -2,6 +2,13 @@
 // Parsing is lenient where the contract is vague (extra fields, nulls for
 // absent values) and strict where the gateway depends on a value.
 import { z } from 'zod';
+import { rendition, unstorableReason } from '../text.ts';
+
+// What the gateway stores of upstream's answers must be storable text
+// (src/text.ts): ids and URLs it uses as they are, so one it cannot store is
+// a broken answer; messages only for people, so those are kept as a rendition.
+const exactText = z.string().min(1).refine((s) => unstorableReason(s) === null, 'is not storable text');
+const messageText = z.string().transform((s) => rendition(s, 2000));
 
 export const UPSTREAM_STATUSES = ['IN_PROGRESS', 'SUCCESS', 'FAILED'] as const;
 export type UpstreamStatus = (typeof UPSTREAM_STATUSES)[number];
@@ -43,17 +50,17 @@ export const envelopeSchema = z.looseObject({
 });
 
 const generateDataSchema = z.looseObject({
-  task_id: z.string().min(1),
+  task_id: exactText,
   status: z.string().min(1),
 });
 
 const statusDataSchema = z.looseObject({
-  task_id: z.string().min(1),
+  task_id: exactText,
   status: z.string().min(1),
   request: z.record(z.string(), z.unknown()).nullish(),
-  response: z.looseObject({ resultUrls: z.array(z.string()).nullish() }).nullish(),
+  response: z.looseObject({ resultUrls: z.array(exactText).nullish() }).nullish(),
   consumed_credits: z.number().int().min(0),
-  error_message: z.string().nullish(),
+  error_message: messageText.nullish(),
   created_at: z.string(),
 });
 
@@ -102,7 +109,7 @@ export function toTaskRecord(data: WireStatusData, status: UpstreamStatus): Upst
 /** Upstream's `message` from an error body, when the body is the envelope. */
 export function errorMessageOf(body: unknown): string | undefined {
   const env = envelopeSchema.safeParse(body);
-  return env.success && typeof env.data.message === 'string' ? env.data.message : undefined;
+  return env.success && typeof env.data.message === 'string' ? rendition(env.data.message, 2000) : undefined;
 }
 
 /** The envelope's own `code`, used when a 2xx body reports an error inside. */

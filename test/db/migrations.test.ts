@@ -113,6 +113,8 @@ describe('ledger CHECK constraints', () => {
       'account_tenant_available_nonneg',
       'account_tenant_has_tenant',
       'hold_amount_positive',
+      // Not the ledger's: a process's lease of live slots (src/limits/live-slots.ts).
+      'live_slot_slots_check',
       'price_credits_nonneg',
       'task_credits_nonneg',
       'transfer_amount_positive',

@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EVENTS_CHANNEL } from '../../src/db/announce.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { generateOk, waitForEnd } from '../helpers/tasks.ts';
+import { success, type ResultUnion } from '../helpers/graphql.ts';
+import { balanceOf, generateOk, waitForEnd } from '../helpers/tasks.ts';
 import { collect, wsClient } from '../helpers/ws.ts';
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startTestGateway({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3', WS_MAX_CONNECTIONS_PER_TENANT: '3' });
+  gw = await startTestGateway({ WS_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3', LIVE_MAX_CONNECTIONS_PER_TENANT: '3' });
 });
 afterAll(async () => {
   await gw?.stop();
@@ -18,28 +19,73 @@ const TASK_UPDATED = `subscription($id: ID!) { taskUpdated(id: $id) { id status 
 const TASKS_UPDATED = `subscription { tasksUpdated { id status refunded resultUrls } }`;
 const BALANCE = `subscription { balanceChanged { available held } }`;
 
+/**
+ * Proof that subscriptions are live: runs `produce` (an event of the
+ * subscriber's own) until every feed has received something, since a
+ * subscription gets no acknowledgement of its own. Returns what each run made.
+ */
+async function untilLive<R>(feeds: { items: unknown[] }[], produce: () => Promise<R>): Promise<R[]> {
+  const made: R[] = [];
+  for (let attempt = 1; ; attempt++) {
+    made.push(await produce());
+    try {
+      await vi.waitFor(() => expect(feeds.every((f) => f.items.length > 0)).toBe(true), { timeout: 2_000 });
+      return made;
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
+}
+
+let topUps = 0;
+/** Credits a tenant through the admin API (a balanceChanged event of its own). */
+async function topUp(tenantId: string, amount: number): Promise<void> {
+  const res = await gw.gql<{ topUpCredits: ResultUnion<unknown> }>(
+    `mutation($id: ID!, $amount: Int!, $key: String!) { topUpCredits(input: { tenantId: $id, amount: $amount, idempotencyKey: $key }) {
+       __typename ... on Error { code message } } }`,
+    { id: tenantId, amount, key: `top-up-${++topUps}` },
+  );
+  success(res.data!.topUpCredits);
+}
+
+async function upstreamIdOf(taskId: string): Promise<string> {
+  const id = Buffer.from(taskId, 'base64').toString().split(':')[1]!;
+  return (await gw.deps.db.task.findUniqueOrThrow({ where: { id } })).upstreamTaskId!;
+}
+
+async function issueKey(tenantId: string): Promise<string> {
+  const issued = await gw.gql<{ issueApiKey: ResultUnion<{ secret: string }> }>(
+    `mutation($id: ID!) { issueApiKey(input: { tenantId: $id, name: "second" }) {
+       __typename ... on MutationIssueApiKeySuccess { data { secret } } } }`,
+    { id: tenantId },
+  );
+  return success(issued.data!.issueApiKey).secret;
+}
+
 describe('subscriptions over graphql-ws', () => {
   it('a task moves SUBMITTING → IN_PROGRESS → SUCCESS; taskUpdated starts from the current state and completes', async () => {
     const t = await gw.createTenant('live', 100);
     const client = wsClient(gw.graphqlUrl, t.key);
     try {
       const all = collect<TaskEvent>(client, TASKS_UPDATED);
-      await new Promise((r) => setTimeout(r, 100)); // let the subscription start
+      await untilLive([all], () => generateOk(gw, t.key, 'textToImage', { prompt: 'warm-up' }));
+      // This task stays in progress until the test has its taskUpdated subscriber.
+      gw.simulator.configure({ latencyMs: 600_000 });
       const task = await generateOk(gw, t.key, 'textToImage', { prompt: 'live' });
+      gw.simulator.configure({ latencyMs: '30-80' });
       const one = collect<TaskEvent>(client, TASK_UPDATED, { id: task.id });
+      expect((await one.next(1)).map((e) => e.status)).toEqual(['IN_PROGRESS']);
+      expect(gw.simulator.completeNow(await upstreamIdOf(task.id), 'SUCCESS')).toBe(1);
       await one.done;
       expect(one.errors).toEqual([]);
       expect(one.items.map((e) => e.status)).toEqual(['IN_PROGRESS', 'SUCCESS']);
       expect(one.items[1]!.resultUrls).toHaveLength(1);
 
-      const events = await all.next(3);
-      expect(events.map((e) => [e.id, e.status])).toEqual([
-        [task.id, 'SUBMITTING'],
-        [task.id, 'IN_PROGRESS'],
-        [task.id, 'SUCCESS'],
-      ]);
+      await vi.waitFor(() => expect(all.items.filter((e) => e.id === task.id).map((e) => e.status)).toContain('SUCCESS'));
+      expect(all.items.filter((e) => e.id === task.id).map((e) => e.status)).toEqual(['SUBMITTING', 'IN_PROGRESS', 'SUCCESS']);
       all.stop();
     } finally {
+      gw.simulator.configure({ latencyMs: '30-80' });
       await client.dispose();
     }
   });
@@ -47,19 +93,25 @@ describe('subscriptions over graphql-ws', () => {
   it('FAILED reaches the subscriber, and the refund reaches balanceChanged', async () => {
     const t = await gw.createTenant('live-fail', 100);
     const client = wsClient(gw.graphqlUrl, t.key);
-    gw.simulator.configure({ failureRate: 1 });
     try {
       const balances = collect<Balance>(client, BALANCE);
-      await new Promise((r) => setTimeout(r, 100));
+      // Live: the tenant's top-ups (1 credit each) reach it, up to the last one.
+      await untilLive([balances], () => topUp(t.id, 1));
+      const before = await balanceOf(gw, t.key);
+      await vi.waitFor(() => expect(balances.items.at(-1)).toEqual(before));
+      const seen = balances.items.length;
+      const start = before.available;
+      gw.simulator.configure({ failureRate: 1 });
       const task = await generateOk(gw, t.key, 'textToImage', { prompt: 'doomed' });
+      gw.simulator.configure({ failureRate: 0 });
       const one = collect<TaskEvent>(client, TASK_UPDATED, { id: task.id });
       await one.done;
       expect(one.items.at(-1)).toMatchObject({ status: 'FAILED', refunded: true });
       // Reserve (held), charge (posted), refund (back to where it started).
-      expect(await balances.next(3)).toEqual([
-        { available: 95, held: 5 },
-        { available: 95, held: 0 },
-        { available: 100, held: 0 },
+      expect((await balances.next(seen + 3)).slice(seen)).toEqual([
+        { available: start - 5, held: 5 },
+        { available: start - 5, held: 0 },
+        { available: start, held: 0 },
       ]);
       balances.stop();
     } finally {
@@ -81,23 +133,47 @@ describe('subscriptions over graphql-ws', () => {
     }
   });
 
-  it("tenant B can neither subscribe to A's task nor see it in tasksUpdated", async () => {
-    const a = await gw.createTenant('iso-a', 100);
+  it("tenant B's live feeds get none of A's task and balance events, and B cannot subscribe to A's task", async () => {
+    const a = await gw.createTenant('iso-a', 1000);
     const b = await gw.createTenant('iso-b', 100);
+    const clientA = wsClient(gw.graphqlUrl, a.key);
     const clientB = wsClient(gw.graphqlUrl, b.key);
     try {
+      // A watches its own tasks: where A's events do go (and a hub that
+      // routed by the wrong key would have somewhere to send them from).
+      const aAll = collect<TaskEvent>(clientA, TASKS_UPDATED);
       const bAll = collect<TaskEvent>(clientB, TASKS_UPDATED);
-      await new Promise((r) => setTimeout(r, 100));
+      const bBalance = collect<Balance>(clientB, BALANCE);
+      // Both of B's feeds are live: they receive B's own task and its balance changes.
+      const bTasks = await untilLive([bAll, bBalance], () => generateOk(gw, b.key, 'textToImage', { prompt: 'mine' }));
+      await untilLive([aAll], () => generateOk(gw, a.key, 'textToImage', { prompt: 'warm-up' }));
+
+      // A's activity: a task from start to end, and a top-up.
       const aTask = await generateOk(gw, a.key, 'textToImage', { prompt: 'secret' });
       const stolen = collect<TaskEvent>(clientB, TASK_UPDATED, { id: aTask.id });
       await stolen.done;
       expect(stolen.items).toEqual([]);
       expect(JSON.stringify(stolen.errors)).toContain('Task not found');
       await waitForEnd(gw, a.key, aTask.id);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(bAll.items).toEqual([]);
+      await topUp(a.id, 7);
+      // A's own subscriber got all of it.
+      await vi.waitFor(() => expect(aAll.items.filter((e) => e.id === aTask.id).map((e) => e.status)).toEqual(['SUBMITTING', 'IN_PROGRESS', 'SUCCESS']));
+
+      // Then B's own task, committed after all of A's: events reach feeds in
+      // commit order, so once B has it, anything of A's routed to B would be there.
+      const last = await waitForEnd(gw, b.key, (await generateOk(gw, b.key, 'textToImage', { prompt: 'after' })).id);
+      bTasks.push(last);
+      await vi.waitFor(() => expect(bAll.items.filter((e) => e.id === last.id).map((e) => e.status)).toContain('SUCCESS'));
+      await vi.waitFor(async () => expect(bBalance.items.at(-1)).toEqual(await balanceOf(gw, b.key)));
+      expect(bAll.items.filter((e) => !bTasks.some((t) => t.id === e.id))).toEqual([]);
+      // B's balance never went above its 100 credits; A's is over 900.
+      expect(bBalance.items.filter((x) => x.available + x.held > 100)).toEqual([]);
+      for (const feed of [aAll, bAll, bBalance]) expect(feed.errors).toEqual([]);
+      aAll.stop();
       bAll.stop();
+      bBalance.stop();
     } finally {
+      await clientA.dispose();
       await clientB.dispose();
     }
   });
@@ -114,16 +190,30 @@ describe('connection rules', () => {
     }
   });
 
-  it("a revoked key's open socket is closed at once and receives nothing more", async () => {
+  it("a revoked key's open socket is closed at once and gets none of the tenant's later events; another key's socket does", async () => {
     const t = await gw.createTenant('revoked', 100);
+    const other = await issueKey(t.id);
     const client = wsClient(gw.graphqlUrl, t.key);
-    const sub = collect<TaskEvent>(client, TASKS_UPDATED);
-    await new Promise((r) => setTimeout(r, 150));
-    await gw.gql(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, { id: t.keyId });
-    expect(await client.closed).toMatchObject({ code: 4403, reason: 'API key revoked' });
-    await sub.done;
-    expect(sub.items).toEqual([]);
-    await client.dispose();
+    const control = wsClient(gw.graphqlUrl, other);
+    try {
+      const sub = collect<TaskEvent>(client, TASKS_UPDATED);
+      const controlSub = collect<TaskEvent>(control, TASKS_UPDATED);
+      // Both are live: the tenant's task reaches both.
+      await untilLive([sub, controlSub], () => generateOk(gw, other, 'textToImage', { prompt: 'before' }));
+
+      await gw.gql(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, { id: t.keyId });
+      // An event that would reach the revoked key's subscriber if it were still open.
+      const after = await waitForEnd(gw, other, (await generateOk(gw, other, 'textToImage', { prompt: 'after' })).id);
+      await vi.waitFor(() => expect(controlSub.items.filter((e) => e.id === after.id).map((e) => e.status)).toEqual(['SUBMITTING', 'IN_PROGRESS', 'SUCCESS']));
+      expect(sub.items.filter((e) => e.id === after.id)).toEqual([]);
+      expect(await client.closed).toMatchObject({ code: 4403, reason: 'API key revoked' });
+      await sub.done;
+      expect(sub.items.filter((e) => e.id === after.id)).toEqual([]);
+      controlSub.stop();
+    } finally {
+      await client.dispose();
+      await control.dispose();
+    }
   });
 
   it('caps subscriptions per connection and connections per tenant', async () => {
@@ -195,9 +285,10 @@ describe('WebSocket operations keep the HTTP limits and masking', () => {
     const client = wsClient(prod.graphqlUrl, t.key);
     try {
       const events = collect<{ id: string; sourceTask: null }>(client, `subscription { tasksUpdated { id sourceTask { id } } }`);
-      await new Promise((r) => setTimeout(r, 100));
-      await announce();
-      expect(await events.next(1)).toEqual([{ id: task.id, sourceTask: null }]);
+      // Live: an announced event reaches it.
+      await untilLive([events], announce);
+      const live = events.items.length;
+      expect(events.items).toEqual(Array(live).fill({ id: task.id, sourceTask: null }));
       // `sourceTask` is read when the event is executed: that read now fails inside Prisma.
       await prod.deps.db.$executeRawUnsafe('ALTER TABLE task RENAME TO task_gone');
       await announce();
@@ -209,8 +300,8 @@ describe('WebSocket operations keep the HTTP limits and masking', () => {
       // One event failed, not the subscription: the next one is delivered.
       await prod.deps.db.$executeRawUnsafe('ALTER TABLE task_gone RENAME TO task');
       await announce();
-      await vi.waitFor(() => expect(events.items.length).toBe(2), { timeout: 10_000 });
-      expect(events.items[1]).toEqual({ id: task.id, sourceTask: null });
+      await vi.waitFor(() => expect(events.items.length).toBe(live + 1), { timeout: 10_000 });
+      expect(events.items[live]).toEqual({ id: task.id, sourceTask: null });
       events.stop();
     } finally {
       await client.dispose();

@@ -35,6 +35,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     DATABASE_URL: database.url,
     DATABASE_POOL_SIZE: '20',
     ADMIN_TOKEN,
+    // Test gateways always talk to the in-process simulator, production-mode ones too.
+    UPSTREAM_SIMULATOR: 'true',
     SEED_DEMO_TENANT: 'false',
     LOG_LEVEL: 'silent',
     DATA_DIR: '.data/test-gateway',
@@ -66,7 +68,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
            __typename ... on MutationCreateTenantSuccess { data { id } } } }`,
         { name },
       );
-      const id = success(created.data!.createTenant).id;
+      if (!created.data) throw new Error(`createTenant failed: ${JSON.stringify(created)}`);
+      const id = success(created.data.createTenant).id;
       if (credits > 0) {
         const topped = await client<{ topUpCredits: ResultUnion<unknown> }>(
           `mutation($id: ID!, $amount: Int!) { topUpCredits(input: { tenantId: $id, amount: $amount, idempotencyKey: "initial" }) {
@@ -104,6 +107,7 @@ export async function startGatewayOn(
     PORT: '0',
     DATABASE_URL: databaseUrl,
     ADMIN_TOKEN,
+    UPSTREAM_SIMULATOR: 'true',
     SEED_DEMO_TENANT: 'false',
     LOG_LEVEL: 'silent',
     ...env,

@@ -36,3 +36,8 @@ export function success<T>(result: ResultUnion<T>): T {
   }
   return result.data as T;
 }
+
+/** The row id (uuid) inside a Relay global id. */
+export function rowId(globalId: string): string {
+  return Buffer.from(globalId, 'base64').toString().split(':')[1]!;
+}

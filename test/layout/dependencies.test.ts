@@ -30,6 +30,7 @@ describe('layout: import directions', () => {
       'db-bottom: src/db/bad.ts → src/ledger/z.ts',
       'ledger-not-up: src/ledger/bad-type.ts → src/tasks/thing.ts',
       'ledger-not-up: src/ledger/bad.ts → src/tasks/thing.ts',
+      'limits-low: src/limits/bad.ts → src/tasks/thing.ts',
       'simulator-alone: src/simulator/bad.ts → src/db/x.ts',
       'tasks-not-up: src/tasks/bad.ts → src/schema/y.ts',
     ]);

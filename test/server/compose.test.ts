@@ -32,17 +32,42 @@ describe('docker-compose.yml', () => {
     });
   });
 
+  /** The gateway's environment as compose resolves it: `${VAR:-default}` from `given` or the default, `${VAR:?msg}` from `given` or refused. */
+  function resolve(given: Record<string, string>): Record<string, string> {
+    const env = file.services.gateway!.environment!;
+    return Object.fromEntries(
+      Object.entries(env).map(([k, v]) => [
+        k,
+        v
+          .replace(/\$\{([A-Z_]+):-([^}]*)\}/g, (_all, name: string, fallback: string) => given[name] ?? fallback)
+          .replace(/\$\{([A-Z_]+):\?([^}]*)\}/g, (_all, name: string, message: string) => {
+            const value = given[name];
+            if (value === undefined || value === '') throw new Error(`compose refuses: ${name}: ${message}`);
+            return value;
+          }),
+      ]),
+    );
+  }
+
   it('names only environment variables the gateway reads, with values it accepts', () => {
     const env = file.services.gateway!.environment!;
     for (const name of Object.keys(env)) expect(ENV_DOCS, name).toHaveProperty(name);
-    // Substitute ${VAR:-default} with its default, as compose would.
-    const resolved = Object.fromEntries(
-      Object.entries(env).map(([k, v]) => [k, v.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1')]),
-    );
-    const config = loadConfig(resolved);
+    const config = loadConfig(resolve({ ADMIN_TOKEN: 'a'.repeat(64), UPSTREAM_API_KEY: 'key' }));
+    expect(config.env).toBe('production');
     expect(config.databaseUrl).toContain('@postgres:5432/');
     expect(config.redisUrl).toBe('redis://redis:6379');
     expect(config.host).toBe('0.0.0.0');
+    expect(config.useSimulator).toBe(false);
+  });
+
+  it('refuses to start without ADMIN_TOKEN, and has no default one', () => {
+    expect(file.services.gateway!.environment!['ADMIN_TOKEN']).toMatch(/^\$\{ADMIN_TOKEN:\?.+\}$/);
+    expect(() => resolve({ UPSTREAM_API_KEY: 'key' })).toThrow(/compose refuses: ADMIN_TOKEN/);
+  });
+
+  it('runs the simulator only when asked for, and refuses to start with neither a key nor that', () => {
+    expect(() => loadConfig(resolve({ ADMIN_TOKEN: 'a'.repeat(64) }))).toThrow(/UPSTREAM_API_KEY: required in production/);
+    expect(loadConfig(resolve({ ADMIN_TOKEN: 'a'.repeat(64), UPSTREAM_SIMULATOR: 'true' })).useSimulator).toBe(true);
   });
 });
 

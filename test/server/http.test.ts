@@ -74,6 +74,7 @@ describe('production mode', () => {
       PORT: '0',
       DATABASE_URL: database.url,
       ADMIN_TOKEN,
+      UPSTREAM_SIMULATOR: 'true',
       LOG_LEVEL: 'silent',
       DATA_DIR: '.data/test-gateway',
     });

@@ -96,9 +96,11 @@ describe('over HTTP, through three gateway processes on one database', () => {
   let gw: TestGateway;
   const more: Gateway[] = [];
   beforeAll(async () => {
-    const env = { TENANT_MAX_IN_FLIGHT: '10000', TENANT_RATE_PER_MINUTE: '200', DATABASE_POOL_SIZE: '20' };
+    // 200 generations a minute, shared by the three processes: the replays take none (80 new tasks in all).
+    // The operation budget is out of the way (2,460 requests); test/hardening/budgets.test.ts covers it.
+    const env = { TENANT_MAX_IN_FLIGHT: '10000', TENANT_RATE_PER_MINUTE: '200', TENANT_REQUESTS_PER_MINUTE: '100000', DATABASE_POOL_SIZE: '20' };
     gw = await startTestGateway(env);
-    // Two more processes' worth of gateway on the same database: their own pools, single-flights and rate buckets.
+    // Two more processes' worth of gateway on the same database: their own pools, single-flights and in-memory fronts of the shared budgets.
     for (let i = 0; i < 2; i++) {
       more.push(await startGatewayOn(gw.databaseUrl, gw.simulator, { TASK_POLL_INITIAL_MS: '50', TASK_POLL_MAX_MS: '300', TASK_POLL_INTERVAL_MS: '25', ...env }));
     }

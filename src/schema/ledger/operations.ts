@@ -1,4 +1,3 @@
-import { resolveCursorConnection, type ResolveCursorConnectionArgs } from '@pothos/plugin-relay';
 import { z } from 'zod';
 import { IdempotencyConflictError, NotFoundError } from '../../errors.ts';
 import { topUp } from '../../ledger/credits.ts';
@@ -6,6 +5,7 @@ import { listTenantEntries } from '../../ledger/entries.ts';
 import { creditAmount, entryNote, idempotencyKey, priceCredits } from '../../ledger/inputs.ts';
 import { effectivePrices, setPrice } from '../../ledger/pricing.ts';
 import { builder } from '../builder.ts';
+import { idConnection } from '../cursors.ts';
 import { InputError } from '../errors.ts';
 import { TenantRef } from '../tenants/types.ts';
 import { GenerationModelEnum, LedgerEntryRef, PriceRef } from './types.ts';
@@ -19,9 +19,8 @@ builder.queryField('prices', (t) =>
   }),
 );
 
-/** Statement cursors are entry ids; the list pages forward (older) only. */
-const entryCursors = z.looseObject({
-  after: z.string().regex(/^\d{1,18}$/, 'is not a cursor of this list').nullish(),
+/** The statement pages forward (older) only. */
+const forwardOnly = z.looseObject({
   before: z.null({ error: 'ledgerEntries pages forward only: use first/after' }).optional(),
   last: z.null({ error: 'ledgerEntries pages forward only: use first/after' }).optional(),
 });
@@ -31,14 +30,14 @@ builder.queryField('ledgerEntries', (t) =>
     type: LedgerEntryRef,
     description: "This tenant's ledger entries, newest first",
     authScopes: { tenant: true },
-    validate: entryCursors,
-    resolve: (_root, args, ctx) =>
-      resolveCursorConnection(
-        { args, toCursor: (entry) => entry.id.toString(), defaultSize: 20, maxSize: 100 },
-        // Newest first, so "after" a cursor means older: smaller ids.
-        ({ after, limit }: ResolveCursorConnectionArgs) =>
-          listTenantEntries(ctx.db, ctx.tenantId(), { take: limit, beforeId: after ? BigInt(after) : undefined }),
-      ),
+    validate: forwardOnly,
+    resolve: (_root, args, ctx) => {
+      const tenantId = ctx.tenantId();
+      // Newest first, so "after" a cursor means older: smaller ids.
+      return idConnection({ list: 'ledgerEntries', caller: tenantId }, args, ({ beforeId, take }) =>
+        listTenantEntries(ctx.db, tenantId, { take, beforeId }),
+      );
+    },
   }),
 );
 

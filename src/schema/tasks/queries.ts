@@ -1,5 +1,6 @@
 import { builder } from '../builder.ts';
-import { connectionCursors } from '../ids.ts';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { createdConnection } from '../cursors.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
 import { TaskRef, TaskStatusEnum } from './types.ts';
 
@@ -15,27 +16,29 @@ builder.queryField('task', (t) =>
 );
 
 builder.queryField('tasks', (t) =>
-  t.prismaConnection({
+  t.connection({
     type: TaskRef,
-    cursor: 'id',
     description: "The caller's tasks, newest first",
     authScopes: { tenant: true },
-    maxSize: 100,
-    defaultSize: 20,
     args: {
       status: t.arg({ type: TaskStatusEnum }),
       model: t.arg({ type: GenerationModelEnum }),
     },
-    validate: connectionCursors,
-    resolve: (query, _root, args, ctx) =>
-      ctx.db.task.findMany({
-        ...query,
-        where: {
-          tenantId: ctx.tenantId(),
-          ...(args.status ? { status: args.status } : {}),
-          ...(args.model ? { model: args.model } : {}),
-        },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      }),
+    resolve: (_root, args, ctx, info) => {
+      const tenantId = ctx.tenantId();
+      return createdConnection({ list: 'tasks', caller: tenantId }, args, (page) =>
+        ctx.db.task.findMany({
+          ...queryFromInfo({ context: ctx, info, typeName: 'Task', path: ['edges', 'node'] }),
+          where: {
+            tenantId,
+            ...(args.status ? { status: args.status } : {}),
+            ...(args.model ? { model: args.model } : {}),
+            ...page.where,
+          },
+          orderBy: page.orderBy,
+          take: page.take,
+        }),
+      );
+    },
   }),
 );

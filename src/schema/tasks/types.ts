@@ -1,5 +1,6 @@
 import { builder } from '../builder.ts';
-import { connectionCursors } from '../ids.ts';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { createdConnection } from '../cursors.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
 
 export const TaskStatusEnum = builder.enumType('TaskStatus', {
@@ -38,12 +39,17 @@ export const TaskRef = builder.prismaNode('Task', {
 });
 
 builder.prismaObjectField('Tenant', 'tasks', (t) =>
-  t.relatedConnection('tasks', {
-    cursor: 'id',
+  t.connection({
+    type: TaskRef,
     description: "The tenant's generation tasks, newest first",
-    query: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] },
-    maxSize: 100,
-    defaultSize: 20,
-    validate: connectionCursors,
+    resolve: (tenant, args, ctx, info) =>
+      createdConnection({ list: 'tenant-tasks', caller: `admin:${tenant.id}` }, args, (page) =>
+        ctx.db.task.findMany({
+          ...queryFromInfo({ context: ctx, info, typeName: 'Task', path: ['edges', 'node'] }),
+          where: { tenantId: tenant.id, ...page.where },
+          orderBy: page.orderBy,
+          take: page.take,
+        }),
+      ),
   }),
 );

@@ -1,5 +1,6 @@
 import { builder } from '../builder.ts';
-import { connectionCursors } from '../ids.ts';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { createdConnection } from '../cursors.ts';
 import { TenantRef } from './types.ts';
 
 builder.queryField('me', (t) =>
@@ -23,15 +24,18 @@ builder.queryField('tenant', (t) =>
 );
 
 builder.queryField('tenants', (t) =>
-  t.prismaConnection({
+  t.connection({
     type: TenantRef,
-    cursor: 'id',
     authScopes: { admin: true },
     description: 'Every tenant, newest first',
-    maxSize: 100,
-    defaultSize: 20,
-    validate: connectionCursors,
-    resolve: (query, _root, _args, ctx) =>
-      ctx.db.tenant.findMany({ ...query, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+    resolve: (_root, args, ctx, info) =>
+      createdConnection({ list: 'tenants', caller: 'admin' }, args, (page) =>
+        ctx.db.tenant.findMany({
+          ...queryFromInfo({ context: ctx, info, typeName: 'Tenant', path: ['edges', 'node'] }),
+          where: page.where,
+          orderBy: page.orderBy,
+          take: page.take,
+        }),
+      ),
   }),
 );

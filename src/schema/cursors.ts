@@ -1,0 +1,123 @@
+// The cursors of every list: opaque, validated, and bound to the list and the
+// caller they were made for. A cursor carries the position of its row in the
+// list's order (for most lists, its creation time and id) and a tag of the
+// list and caller; a page "after" it is found by comparing positions
+// (keyset pagination), never by looking the cursor's row up. So a cursor
+// made up from another tenant's id reads nothing of that tenant's rows, and
+// one of another caller or list is refused as VALIDATION, as is anything
+// that does not decode.
+import { createHash } from 'node:crypto';
+import { resolveCursorConnection, type DefaultConnectionArguments } from '@pothos/plugin-relay';
+import { ValidationError } from '../errors.ts';
+import { isRowId } from './ids.ts';
+
+const VERSION = 1;
+/** Longer than any cursor this file makes. */
+const MAX_CURSOR_CHARS = 200;
+
+/** A list, and whose view of it: `tasks` of tenant t, `tenants` of the admin. */
+export interface CursorScope {
+  list: string;
+  caller: string;
+}
+
+function tagOf(scope: CursorScope): string {
+  return createHash('sha256').update(`${scope.list}\u0000${scope.caller}`).digest('base64url').slice(0, 16);
+}
+
+function encode(scope: CursorScope, position: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify([VERSION, tagOf(scope), ...position])).toString('base64url');
+}
+
+/** The position inside a cursor of `scope`, or a ValidationError naming `field`. */
+function decode(scope: CursorScope, cursor: string, field: string): unknown[] {
+  const refused = () => new ValidationError(`${field}: is not a cursor of this list`, field);
+  if (cursor.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw refused();
+  let parts: unknown;
+  try {
+    parts = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw refused();
+  }
+  if (!Array.isArray(parts) || parts[0] !== VERSION || parts[1] !== tagOf(scope)) throw refused();
+  return parts.slice(2);
+}
+
+/** A row of a list ordered newest first: by creation time, then id. */
+export interface Created {
+  id: string;
+  createdAt: Date;
+}
+
+/** Where a page starts or ends: rows strictly older (`lt`) or newer (`gt`) than a position. */
+function beyond(position: Created, direction: 'lt' | 'gt') {
+  return {
+    OR: [
+      { createdAt: { [direction]: position.createdAt } },
+      { createdAt: position.createdAt, id: { [direction]: position.id } },
+    ],
+  } as { OR: ({ createdAt: { lt?: Date; gt?: Date } } | { createdAt: Date; id: { lt?: string; gt?: string } })[] };
+}
+
+function decodeCreated(scope: CursorScope, cursor: string, field: string): Created {
+  const [at, id] = decode(scope, cursor, field);
+  if (typeof at !== 'number' || !Number.isSafeInteger(at) || Math.abs(at) > 8.64e15 || !isRowId(id)) {
+    throw new ValidationError(`${field}: is not a cursor of this list`, field);
+  }
+  return { createdAt: new Date(at), id: id as string };
+}
+
+/** One page query of a newest-first list: what to add to `where`, the order, how many rows. */
+export interface CreatedPage {
+  where: { AND: ReturnType<typeof beyond>[] };
+  orderBy: { createdAt?: 'asc' | 'desc'; id?: 'asc' | 'desc' }[];
+  take: number;
+}
+
+/**
+ * A Relay connection over a newest-first list (`first`/`after` pages older,
+ * `last`/`before` newer), with this file's cursors. `fetch` runs the page
+ * query: its own filters AND `page.where`, in `page.orderBy`, `page.take` rows.
+ */
+export function createdConnection<T extends Created>(
+  scope: CursorScope,
+  args: DefaultConnectionArguments,
+  fetch: (page: CreatedPage) => Promise<T[]>,
+  sizes: { defaultSize?: number; maxSize?: number } = {},
+) {
+  // Decoded before anything runs, so a bad cursor is refused whatever else happens.
+  const after = args.after ? decodeCreated(scope, args.after, 'after') : null;
+  const before = args.before ? decodeCreated(scope, args.before, 'before') : null;
+  return resolveCursorConnection<Promise<T[]>>(
+    { args, toCursor: (row: T) => encode(scope, [row.createdAt.getTime(), row.id]), defaultSize: sizes.defaultSize ?? 20, maxSize: sizes.maxSize ?? 100 },
+    ({ limit, inverted }) => {
+      const order = inverted ? 'asc' : 'desc';
+      return fetch({
+        where: { AND: [...(after ? [beyond(after, 'lt')] : []), ...(before ? [beyond(before, 'gt')] : [])] },
+        orderBy: [{ createdAt: order }, { id: order }],
+        take: limit,
+      });
+    },
+  );
+}
+
+/**
+ * A connection over a list ordered by a growing integer id, newest first,
+ * paged forward only (the ledger's entries).
+ */
+export function idConnection<T extends { id: bigint }>(
+  scope: CursorScope,
+  args: DefaultConnectionArguments,
+  fetch: (page: { beforeId: bigint | undefined; take: number }) => Promise<T[]>,
+) {
+  let beforeId: bigint | undefined;
+  if (args.after) {
+    const [id] = decode(scope, args.after, 'after');
+    if (typeof id !== 'string' || !/^\d{1,19}$/.test(id)) throw new ValidationError('after: is not a cursor of this list', 'after');
+    beforeId = BigInt(id);
+  }
+  return resolveCursorConnection<Promise<T[]>>(
+    { args, toCursor: (row: T) => encode(scope, [row.id.toString()]), defaultSize: 20, maxSize: 100 },
+    ({ limit }) => fetch({ beforeId, take: limit }),
+  );
+}
