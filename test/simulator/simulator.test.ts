@@ -2,7 +2,7 @@
 // error rate, determinism, faults, callbacks, counters and a clean stop.
 import { createServer } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type SimulatorHandle } from '../../src/simulator/server.ts';
 import { raw, startCallbackReceiver, startTestSimulator } from '../upstream/helpers.ts';
 
@@ -135,28 +135,42 @@ describe('callbacks and counters', () => {
 });
 
 describe('stop', () => {
-  it('stops promptly with tasks pending, requests held open and callbacks in flight', async () => {
+  it('stops at once with tasks pending, requests held open and callbacks in flight: no timer needs to run', async () => {
+    // Every timer the simulator starts from here on is fake and never fires
+    // (tasks' 60 s latency, the held response's 60 s, each callback attempt's
+    // 5 s timeout and its retries): stop() and callbacksIdle() can only
+    // resolve by cancelling all of them.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const tick = () => new Promise((resolve) => setImmediate(resolve));
     const s = await startSimulator({ latencyMs: 60_000 });
     // A callback receiver that never answers, so deliveries stay in flight.
     const sink = createServer(() => undefined);
-    await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
-    const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/cb`;
-    for (let i = 0; i < 50; i++) {
-      const body = JSON.stringify({ input: { prompt: 'x' }, callback_url: i % 2 ? sinkUrl : undefined });
-      await raw(s, '/generate', { method: 'POST', body });
+    let callbacksReceived = 0;
+    sink.on('request', () => callbacksReceived++);
+    try {
+      await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
+      const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/cb`;
+      for (let i = 0; i < 50; i++) {
+        const body = JSON.stringify({ input: { prompt: 'x' }, callback_url: i % 2 ? sinkUrl : undefined });
+        await raw(s, '/generate', { method: 'POST', body });
+      }
+      expect(s.completeNow(undefined, 'SUCCESS')).toBe(50);
+      for (let i = 0; i < 20; i++) await raw(s, '/generate', { method: 'POST', body: '{"input":{"prompt":"pending"}}' });
+      s.failNext(1, 'timeout');
+      const hung = raw(s, '/status?task_id=x').catch((err: unknown) => err);
+      // The held request has arrived, and every callback is at the receiver, unanswered.
+      while (!s.counters().requests.status?.timeout || callbacksReceived < 25) await tick();
+
+      await s.stop();
+      await s.callbacksIdle();
+      expect(await hung).toBeInstanceOf(Error);
+      expect(s.counters().tasks.inProgress).toBe(20);
+      // Each callback was cut short: one attempt each, none retried, none delivered.
+      expect(s.counters().callbacks).toEqual({ sent: 25, delivered: 0, failed: 25 });
+    } finally {
+      vi.useRealTimers();
+      sink.closeAllConnections();
+      await new Promise<void>((resolve) => sink.close(() => resolve()));
     }
-    expect(s.completeNow(undefined, 'SUCCESS')).toBe(50);
-    for (let i = 0; i < 20; i++) await raw(s, '/generate', { method: 'POST', body: '{"input":{"prompt":"pending"}}' });
-    s.failNext(1, 'timeout');
-    const hung = raw(s, '/status?task_id=x').catch((err: unknown) => err);
-    await new Promise((r) => setTimeout(r, 50));
-    const started = Date.now();
-    await s.stop();
-    await s.callbacksIdle();
-    expect(Date.now() - started).toBeLessThan(1_000);
-    expect(await hung).toBeInstanceOf(Error);
-    expect(s.counters().tasks.inProgress).toBe(20);
-    sink.closeAllConnections();
-    await new Promise<void>((resolve) => sink.close(() => resolve()));
   });
 });

@@ -3,7 +3,7 @@ import { verifyLedger } from '../../src/ledger/verify.ts';
 import { requestHash, type GenerationRequest } from '../../src/tasks/requests.ts';
 import { submit } from '../../src/tasks/lifecycle.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { balanceOf, generateOk, getTask, waitForEnd } from '../helpers/tasks.ts';
+import { balanceOf, generateOk, waitForEnd } from '../helpers/tasks.ts';
 
 let gw: TestGateway;
 beforeAll(async () => {
@@ -114,22 +114,37 @@ describe('deadline', () => {
 });
 
 describe('upstream callbacks', () => {
-  it('a callback makes the gateway fetch /status at once; a forged one is ignored', async () => {
-    const slow = await startTestGateway({ TASK_POLL_INITIAL_MS: '60000', SIMULATOR_LATENCY_MS: '100' });
+  it('the callback alone brings the result: the poller would not ask before the test times out; a forged one asks nothing', async () => {
+    // First poll and every later one ten minutes away, and the poller looks
+    // for due tasks every ten minutes: without the callback, nothing asks
+    // upstream within this test's 30 s.
+    const slow = await startTestGateway({
+      TASK_POLL_INITIAL_MS: '600000',
+      TASK_POLL_MAX_MS: '600000',
+      TASK_POLL_INTERVAL_MS: '600000',
+      SIMULATOR_LATENCY_MS: '600000',
+    });
     try {
       const t = await slow.createTenant('callback', 50);
-      const started = Date.now();
       const task = await generateOk(slow, t.key, 'textToImage', { prompt: 'call me back' });
-      const done = await waitForEnd(slow, t.key, task.id, 10_000);
-      expect(done.status).toBe('SUCCESS');
-      expect(Date.now() - started).toBeLessThan(10_000); // the first poll was 60 s away
-      expect(slow.simulator.counters().callbacks).toMatchObject({ delivered: expect.any(Number) });
+      const row = await slow.deps.db.task.findUniqueOrThrow({ where: { id: uuidOf(task.id) } });
+      expect(row.nextPollAt!.getTime() - row.updatedAt.getTime()).toBeGreaterThan(60_000);
 
+      // A callback with the wrong token is refused and makes the gateway ask nothing.
       const forged = await fetch(`${slow.url}/upstream/callback/${uuidOf(task.id)}/not-the-right-token-000`, { method: 'POST', body: '{}' });
       expect(forged.status).toBe(404);
-      expect((await getTask(slow, t.key, task.id))!.status).toBe('SUCCESS');
+
+      // Upstream finishes the task and calls back: only that can end it in time.
+      expect(slow.simulator.completeNow(row.upstreamTaskId!, 'SUCCESS')).toBe(1);
+      const done = await waitForEnd(slow, t.key, task.id, 10_000);
+      expect(done.status).toBe('SUCCESS');
+      await slow.simulator.callbacksIdle();
+      const counters = slow.simulator.counters();
+      expect(counters.callbacks).toMatchObject({ sent: 1, delivered: 1 });
+      // One /status call in all, after upstream had finished: the one the callback asked for.
+      expect(counters.requests.status).toEqual({ '200': 1 });
     } finally {
       await slow.stop();
     }
-  });
+  }, 30_000);
 });

@@ -1,7 +1,7 @@
 // Retry behaviour of the client against injected simulator faults: what is
 // retried, what is not, and what each failure says about the task's existence.
 import { createServer } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SimulatorHandle } from '../../src/simulator/server.ts';
 import type { UpstreamClient } from '../../src/upstream/client.ts';
 import {
@@ -27,6 +27,7 @@ afterAll(async () => {
   await sim.stop();
 });
 afterEach(() => {
+  vi.restoreAllMocks();
   sim.clearFaults();
   sim.configure({ rateLimit: 0, errorRate: 0 });
 });
@@ -43,9 +44,13 @@ describe('429', () => {
   it('waits for Retry-After when present', async () => {
     const taskId = await doneTask();
     sim.failNext(1, '429', { endpoint: 'status', retryAfterSeconds: 1 });
-    const started = Date.now();
+    sim.resetCounters();
+    // What the client waits for goes through setTimeout: watch what it asks for.
+    const timers = vi.spyOn(globalThis, 'setTimeout');
     await expect(client.status(taskId)).resolves.toMatchObject({ status: 'SUCCESS' });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(sim.counters().requests.status).toEqual({ '429': 1, '200': 1 });
+    // Between the two attempts it waited Retry-After's second, not its own backoff (FAST_RETRY: at most 40 ms).
+    expect(timers).toHaveBeenCalledWith(expect.any(Function), 1000);
   });
 
   it('backs off exponentially without Retry-After, and a generate is retried (nothing was created)', async () => {
@@ -59,11 +64,15 @@ describe('429', () => {
 
   it('gives up at once when Retry-After is beyond the deadline', async () => {
     sim.failNext(1, '429', { retryAfterSeconds: 60 });
-    const started = Date.now();
+    sim.resetCounters();
+    const timers = vi.spyOn(globalThis, 'setTimeout');
     const err = await expectRejection(client.generate(T2I, { prompt: 'x' }), UpstreamRateLimitError);
     expect(err.retryAfterSeconds).toBe(60);
     expect(mayTaskExistUpstream(err)).toBe(false);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // One attempt, and no wait for the minute it was told to (the deadline is 5 s).
+    expect(err.attempts).toBe(1);
+    expect(sim.counters().requests.generate).toEqual({ '429': 1 });
+    expect(timers).not.toHaveBeenCalledWith(expect.any(Function), 60_000);
   });
 
   it('honours the simulator rate limit and gets through', async () => {
