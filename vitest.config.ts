@@ -18,5 +18,18 @@ export default defineConfig({
     pool: 'forks',
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // `npm test` runs with --coverage and prints a summary. Only code that runs
+    // in vitest's own workers is measured: gateways spawned as processes
+    // (test/helpers/process.ts) are not. The simulator is the fake upstream
+    // the gateway is tested against, not the gateway; the generated Prisma
+    // client is not ours.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: ['src/generated/**', 'src/simulator/**'],
+      reporter: ['text-summary'],
+      // The summary is printed when a test fails too (vitest skips it by default).
+      reportOnFailure: true,
+    },
   },
 });

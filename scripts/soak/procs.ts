@@ -5,7 +5,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
-import net from 'node:net';
 import path from 'node:path';
 
 export interface Child {
@@ -106,17 +105,7 @@ export async function stopChild(child: Child, graceMs: number): Promise<{ code: 
   return result;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => (port ? resolve(port) : reject(new Error('no free port'))));
-    });
-  });
-}
+export { freePort } from '../../src/db/embedded.ts';
 
 /** A throwaway directory under .data, removed by `removeWorkDir`. */
 export async function makeWorkDir(): Promise<string> {
