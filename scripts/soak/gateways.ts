@@ -60,15 +60,28 @@ export class GatewayPool {
     await Promise.all(this.slots.map((slot) => this.start(slot)));
   }
 
-  /** Starts one slot; retries a start that fails (the database may be down) until the slot is up. */
+  /** Slots with a start loop running: one loop per slot, however it was asked for. */
+  private readonly starting = new Set<Slot>();
+
+  /**
+   * Starts one slot; retries a start that fails (the database may be down) until the slot is up.
+   * A kill of a slot still starting ends that start, and its loop tries again: a second loop
+   * for the slot (from kill()) would double its processes at every such kill.
+   */
   async start(slot: Slot): Promise<void> {
-    while (!this.closing) {
-      try {
-        if (await this.startOnce(slot)) return;
-      } catch {
-        return; // the soak is ending (spawnTs refuses new processes)
+    if (this.starting.has(slot)) return;
+    this.starting.add(slot);
+    try {
+      while (!this.closing) {
+        try {
+          if (await this.startOnce(slot)) return;
+        } catch {
+          return; // the soak is ending (spawnTs refuses new processes)
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500));
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+    } finally {
+      this.starting.delete(slot);
     }
   }
 
