@@ -62,6 +62,9 @@ const CHECKS: { invariant: string; sql: string }[] = [
   },
 ];
 
+/** The invariants verifyLedger checks, by the name a violation carries. */
+export const LEDGER_INVARIANTS: readonly string[] = CHECKS.map((check) => check.invariant);
+
 /** Checks every ledger invariant; an empty list means the ledger is sound. */
 export async function verifyLedger(db: Db): Promise<Violation[]> {
   const violations: Violation[] = [];

@@ -6,7 +6,6 @@
 // and no other. So a check switched off in src/ledger/verify.ts fails its
 // test. Each test has a database of its own (a clone of the template): some
 // plants drop a constraint that the database would otherwise enforce.
-import { readFile } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { notifyAnnouncer, type Store } from '../../src/db/announce.ts';
@@ -14,7 +13,7 @@ import type { Db } from '../../src/db/client.ts';
 import { SYSTEM_ACCOUNTS } from '../../src/ledger/accounts.ts';
 import { topUp } from '../../src/ledger/credits.ts';
 import { post, reserve, voidHold } from '../../src/ledger/holds.ts';
-import { verifyLedger } from '../../src/ledger/verify.ts';
+import { LEDGER_INVARIANTS, verifyLedger } from '../../src/ledger/verify.ts';
 import * as lifecycle from '../../src/tasks/lifecycle.ts';
 import { requestHash, type GenerationRequest } from '../../src/tasks/requests.ts';
 import { createTenant } from '../../src/tenants/service.ts';
@@ -115,10 +114,8 @@ async function broken(db: Db): Promise<string[]> {
 }
 
 describe('ledger:verify reports each invariant, and only it, when just that one is broken', () => {
-  it('has a test below for every check in src/ledger/verify.ts', async () => {
-    const source = await readFile(new URL('../../src/ledger/verify.ts', import.meta.url), 'utf8');
-    const checked = [...source.matchAll(/invariant:\s*(['"])(.*?)\1,/g)].map((m) => m[2]);
-    expect(checked.sort()).toEqual(Object.values(INVARIANTS).sort());
+  it('has a test below for every check in src/ledger/verify.ts', () => {
+    expect([...LEDGER_INVARIANTS].sort()).toEqual(Object.values(INVARIANTS).sort());
   });
 
   it(INVARIANTS.entriesSumToZero, async () => {
