@@ -92,7 +92,7 @@ describe('npm start on embedded defaults', () => {
     process.kill(-child.pid!, 'SIGTERM');
     await closed;
     const messages = logs.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
-    expect(messages).toContain('shutting down');
+    expect(messages, `log messages: ${JSON.stringify(messages)}\nstderr:\n${output.text}`).toContain('shutting down');
     expect(messages.at(-1), `stderr:\n${output.text}`).toBe('stopped');
   }, 180_000);
 });
