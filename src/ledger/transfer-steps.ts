@@ -113,7 +113,9 @@ export interface Credit {
 /**
  * Credits a tenant from a system account, idempotently: the transfer claims
  * its (tenant, key) first (ON CONFLICT DO NOTHING: a repeat writes nothing),
- * then the tenant's row is credited, never past MAX_BALANCE. Compose with
+ * then the tenant's row is credited, never past MAX_BALANCE (available and
+ * held together, summed as bigint: both columns are int4, and an int4 sum that
+ * passes 2^31 - 1 is an error, not a refusal). Compose with
  * `ledgerRequire(exists(account), 'BALANCE_LIMIT')` in the final SELECT.
  */
 export function creditSteps(c: Credit, prefix = 'credit') {
@@ -129,7 +131,8 @@ export function creditSteps(c: Credit, prefix = 'credit') {
   const account = step(
     `${prefix}_account`,
     sql`UPDATE account SET available = account.available + t.amount
-        FROM ${ref(transfer)} t WHERE account.id = t.credit_account_id AND account.available + t.amount <= ${MAX_BALANCE}
+        FROM ${ref(transfer)} t
+        WHERE account.id = t.credit_account_id AND account.available::bigint + account.held + t.amount <= ${MAX_BALANCE}
         RETURNING ${ACCOUNT_RETURNING}`,
   );
   return { transfer, account, steps: [transfer, account, entries(`${prefix}_entries`, transfer, { credit: account })] };
