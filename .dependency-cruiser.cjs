@@ -68,6 +68,15 @@ module.exports = {
       to: { path: '^src/(ledger|tasks|schema|server|events|auth|upstream|tenants|simulator)/' },
     },
     {
+      name: 'audit-low',
+      comment:
+        'The audit log sits just above db: the ledger, tenants, auth and events write through it in their own ' +
+        'statements and transactions; it knows nothing of them.',
+      severity: 'error',
+      from: { path: '^src/audit/' },
+      to: { path: '^src/', pathNot: ['^src/audit/', '^src/db/', '^src/generated/'] },
+    },
+    {
       name: 'db-bottom',
       comment:
         'db (Prisma client, embedded postgres, migrations) is the bottom layer, below the ledger: ' +

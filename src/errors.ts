@@ -79,3 +79,11 @@ export class UpstreamUnavailableError extends GatewayError {
     this.name = 'UpstreamUnavailableError';
   }
 }
+
+export class TenantSuspendedError extends GatewayError {
+  readonly code = 'TENANT_SUSPENDED';
+  constructor(message = 'This tenant is suspended: it cannot start generations. Its reads and tasks in flight go on; ask the reseller to reactivate it') {
+    super(message);
+    this.name = 'TenantSuspendedError';
+  }
+}

@@ -51,14 +51,14 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   async function lookup(hash: string): Promise<CacheEntry> {
     const key = await options.db.apiKey.findUnique({
       where: { hash },
-      select: { id: true, role: true, tenantId: true, revokedAt: true },
+      select: { id: true, role: true, tenantId: true, prefix: true, revokedAt: true },
     });
     if (!key || key.revokedAt) return { principal: null, keyId: key?.id ?? null, expiresAt: Date.now() + options.negativeCacheMs };
     const expiresAt = Date.now() + options.cacheTtlMs;
     const principal: Principal =
       key.role === 'ADMIN' || !key.tenantId
-        ? { kind: 'admin', keyId: key.id }
-        : { kind: 'tenant', tenantId: key.tenantId, keyId: key.id };
+        ? { kind: 'admin', keyId: key.id, keyPrefix: key.prefix }
+        : { kind: 'tenant', tenantId: key.tenantId, keyId: key.id, keyPrefix: key.prefix };
     return { principal, keyId: key.id, expiresAt };
   }
 
@@ -84,7 +84,7 @@ export function createAuthenticator(options: AuthenticatorOptions) {
      * revoked. Throws RateLimitedError when `address` has failed too often.
      */
     async authenticate(token: string, address: string): Promise<Principal | null> {
-      if (secretsEqual(token, options.adminToken)) return { kind: 'admin', keyId: null };
+      if (secretsEqual(token, options.adminToken)) return { kind: 'admin', keyId: null, keyPrefix: null };
       const hash = hashSecret(token);
       const now = Date.now();
       let entry = cache.get(hash);

@@ -1,6 +1,7 @@
 // Per-tenant webhook signing secrets. HMAC needs the secret itself, so unlike
 // API keys it is stored, not hashed; an admin sees it only in the response to
 // a rotation.
+import { recordAudit, type AuditActor } from '../audit/log.ts';
 import type { Db, Tx } from '../db/client.ts';
 import { NotFoundError } from '../errors.ts';
 import { generateWebhookSecret } from './webhook-signature.ts';
@@ -8,16 +9,20 @@ import { generateWebhookSecret } from './webhook-signature.ts';
 /**
  * Replaces the tenant's secret and returns the new one: the only time it is
  * shown. Deliveries signed after this (retries included) use the new secret.
+ * With an actor (an admin's request), audited in the same transaction.
  */
-export async function rotateWebhookSecret(db: Db | Tx, tenantId: string): Promise<{ secret: string; rotatedAt: Date }> {
+export async function rotateWebhookSecret(db: Db, tenantId: string, actor?: AuditActor): Promise<{ secret: string; rotatedAt: Date }> {
   const secret = generateWebhookSecret();
   const rotatedAt = new Date();
-  const { count } = await db.tenant.updateMany({
-    where: { id: tenantId },
-    data: { webhookSecret: secret, webhookSecretRotatedAt: rotatedAt },
+  return db.$transaction(async (tx) => {
+    const { count } = await tx.tenant.updateMany({
+      where: { id: tenantId },
+      data: { webhookSecret: secret, webhookSecretRotatedAt: rotatedAt },
+    });
+    if (count === 0) throw new NotFoundError('Tenant not found');
+    if (actor) await recordAudit(tx, { actor, action: 'webhookSecret.rotate', tenantId, details: {} });
+    return { secret, rotatedAt };
   });
-  if (count === 0) throw new NotFoundError('Tenant not found');
-  return { secret, rotatedAt };
 }
 
 /**

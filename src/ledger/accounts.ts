@@ -9,6 +9,8 @@ export const SYSTEM_ACCOUNTS = {
   REVENUE: '00000000-0000-4000-8000-000000000002',
   /** What upstream charged us (mirrored), net of what it refunded. */
   UPSTREAM_SPEND: '00000000-0000-4000-8000-000000000003',
+  /** Corrections an admin makes (adjustCredits): its balance is minus their net. */
+  ADJUSTMENT: '00000000-0000-4000-8000-000000000004',
 } as const;
 
 export type SystemAccount = keyof typeof SYSTEM_ACCOUNTS;

@@ -13,6 +13,17 @@ export const creditAmount = z
   .min(1, 'must be at least 1')
   .max(MAX_BALANCE, `must be at most ${MAX_BALANCE}`);
 
+/** Credits moved by one adjustment, signed: positive adds, negative removes. */
+export const adjustmentAmount = z
+  .number()
+  .int('must be a whole number of credits')
+  .min(-MAX_BALANCE, `must be at least -${MAX_BALANCE}`)
+  .max(MAX_BALANCE, `must be at most ${MAX_BALANCE}`)
+  .refine((n) => n !== 0, 'must not be zero');
+
+/** Why an adjustment was made: required, kept on the entry and in the audit log. */
+export const adjustmentReason = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters');
+
 /** A price per task. At least 1: every generation goes through a hold, and holds are positive. */
 export const priceCredits = z
   .number()

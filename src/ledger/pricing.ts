@@ -3,6 +3,7 @@
 // the default override (a price row without tenant), else the catalogue's
 // default price (resale at cost). `price` rows are the ledger's to write.
 import { CATALOG, GENERATION_MODELS, type GenerationModel } from '../catalog.ts';
+import { recordAudit, type AuditActor } from '../audit/log.ts';
 import type { Db } from '../db/client.ts';
 import { join, sql, step, type Sql, type Step } from '../db/sql.ts';
 import { NotFoundError } from '../errors.ts';
@@ -39,22 +40,29 @@ export async function effectivePrices(db: Db, tenantId: string): Promise<PriceVi
   );
 }
 
-/** Sets the default price (no tenant) or a tenant's override. */
+/** Sets the default price (no tenant) or a tenant's override; with an actor, audited in the same transaction. */
 export async function setPrice(
   db: Db,
   input: { model: GenerationModel; credits: number; tenantId?: string | null },
+  actor?: AuditActor,
 ): Promise<PriceView> {
   const tenantId = input.tenantId ?? null;
-  if (tenantId) {
-    const tenant = await db.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
-    if (!tenant) throw new NotFoundError('Tenant not found');
-  }
   const scope = tenantId ?? DEFAULT_PRICE_SCOPE;
-  return db.price.upsert({
-    where: { model_scope: { model: input.model, scope } },
-    create: { model: input.model, scope, tenantId, credits: input.credits },
-    update: { credits: input.credits },
-    select: { model: true, credits: true },
+  return db.$transaction(async (tx) => {
+    if (tenantId) {
+      const tenant = await tx.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
+      if (!tenant) throw new NotFoundError('Tenant not found');
+    }
+    const price = await tx.price.upsert({
+      where: { model_scope: { model: input.model, scope } },
+      create: { model: input.model, scope, tenantId, credits: input.credits },
+      update: { credits: input.credits },
+      select: { model: true, credits: true },
+    });
+    if (actor) {
+      await recordAudit(tx, { actor, action: 'price.set', tenantId, details: { model: input.model, credits: input.credits, scope: tenantId ? 'tenant' : 'default' } });
+    }
+    return price;
   });
 }
 

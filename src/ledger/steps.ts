@@ -43,7 +43,14 @@ export function ledgerRequire(condition: Sql, reason: LedgerGuard): Sql {
 }
 
 /** Why a guarded statement aborted (db/errors.ts reads it back). */
-export type LedgerGuard = 'RESERVATION_REFUSED' | 'HOLD_NOT_PENDING' | 'BALANCE_LIMIT' | 'ORIGINAL_NOT_FOUND';
+export type LedgerGuard =
+  | 'RESERVATION_REFUSED'
+  | 'HOLD_NOT_PENDING'
+  | 'BALANCE_LIMIT'
+  | 'AVAILABLE_TOO_LOW'
+  | 'ORIGINAL_NOT_FOUND'
+  // Not money, but refused in the same statement as the hold it prevents (tasks/statements.ts).
+  | 'TENANT_SUSPENDED';
 
 /** The two entries of a transfer step; a tenant side records its posted balance after, from its account step. */
 export function entries(name: string, transfer: Step, sides: { debit?: Step; credit?: Step }): Step {

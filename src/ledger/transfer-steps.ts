@@ -100,9 +100,12 @@ export function releaseSlotStep(tenantId: Column, name = 'release_slot'): Step {
 
 export interface Credit {
   tenantId: string;
+  /** Credits moved, always positive; `direction` says which way. */
   amount: number;
   kind: Extract<TransferKind, 'TOP_UP' | 'ADJUSTMENT'>;
-  /** The system account the credits come from. */
+  /** `in`: from the system account to the tenant; `out`: from the tenant back to it. */
+  direction?: 'in' | 'out';
+  /** The system account on the other side. */
   fromAccountId: string;
   /** Unique per tenant: the first transfer with it wins, a repeat claims nothing. */
   idempotencyKey: string;
@@ -111,18 +114,24 @@ export interface Credit {
 }
 
 /**
- * Credits a tenant from a system account, idempotently: the transfer claims
- * its (tenant, key) first (ON CONFLICT DO NOTHING: a repeat writes nothing),
- * then the tenant's row is credited, never past MAX_BALANCE (available and
- * held together, summed as bigint: both columns are int4, and an int4 sum that
- * passes 2^31 - 1 is an error, not a refusal). Compose with
- * `ledgerRequire(exists(account), 'BALANCE_LIMIT')` in the final SELECT.
+ * Moves credits between a tenant and a system account, idempotently: the
+ * transfer claims its (tenant, key) first (ON CONFLICT DO NOTHING: a repeat
+ * writes nothing), then the tenant's row is updated, on a condition:
+ * - in: never past MAX_BALANCE (available and held together, summed as
+ *   bigint: both columns are int4, and an int4 sum that passes 2^31 - 1 is
+ *   an error, not a refusal); compose with
+ *   `ledgerRequire(exists(account), 'BALANCE_LIMIT')` in the final SELECT;
+ * - out: never below zero available; compose with
+ *   `ledgerRequire(exists(account), 'AVAILABLE_TOO_LOW')`.
+ * A refused update aborts the statement, so the claimed key goes too.
  */
 export function creditSteps(c: Credit, prefix = 'credit') {
+  const out = c.direction === 'out';
   const transfer = step(
     `${prefix}_transfer`,
     sql`INSERT INTO transfer (id, kind, amount, debit_account_id, credit_account_id, tenant_id, idempotency_key, note, created_at)
-        SELECT ${c.transferId}::uuid, ${c.kind}::"TransferKind", ${c.amount}::int, ${c.fromAccountId}::uuid, account.id,
+        SELECT ${c.transferId}::uuid, ${c.kind}::"TransferKind", ${c.amount}::int,
+               ${out ? sql`account.id, ${c.fromAccountId}::uuid` : sql`${c.fromAccountId}::uuid, account.id`},
                account.tenant_id, ${c.idempotencyKey}, ${c.note}, now()
         FROM account WHERE account.tenant_id = ${c.tenantId}::uuid AND account.kind = 'TENANT'
         ON CONFLICT (tenant_id, idempotency_key) DO NOTHING
@@ -130,10 +139,16 @@ export function creditSteps(c: Credit, prefix = 'credit') {
   );
   const account = step(
     `${prefix}_account`,
-    sql`UPDATE account SET available = account.available + t.amount
-        FROM ${ref(transfer)} t
-        WHERE account.id = t.credit_account_id AND account.available::bigint + account.held + t.amount <= ${MAX_BALANCE}
-        RETURNING ${ACCOUNT_RETURNING}`,
+    out
+      ? sql`UPDATE account SET available = account.available - t.amount
+            FROM ${ref(transfer)} t
+            WHERE account.id = t.debit_account_id AND account.available >= t.amount
+            RETURNING ${ACCOUNT_RETURNING}`
+      : sql`UPDATE account SET available = account.available + t.amount
+            FROM ${ref(transfer)} t
+            WHERE account.id = t.credit_account_id AND account.available::bigint + account.held + t.amount <= ${MAX_BALANCE}
+            RETURNING ${ACCOUNT_RETURNING}`,
   );
-  return { transfer, account, steps: [transfer, account, entries(`${prefix}_entries`, transfer, { credit: account })] };
+  const sides = out ? { debit: account } : { credit: account };
+  return { transfer, account, steps: [transfer, account, entries(`${prefix}_entries`, transfer, sides)] };
 }

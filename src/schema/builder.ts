@@ -34,6 +34,7 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string | bigint };
+    JSON: { Input: never; Output: unknown };
   };
   DefaultFieldNullability: false;
 }>({

@@ -5,6 +5,7 @@ import {
   NotFoundError,
   RateLimitedError,
   SourceNotReadyError,
+  TenantSuspendedError,
   UpstreamUnavailableError,
   type ValidationError,
 } from '../errors.ts';
@@ -66,6 +67,8 @@ builder.objectType(RateLimitedError, {
 builder.objectType(SourceNotReadyError, { name: 'SourceNotReadyError', interfaces: [ErrorInterface] });
 
 builder.objectType(UpstreamUnavailableError, { name: 'UpstreamUnavailableError', interfaces: [ErrorInterface] });
+
+builder.objectType(TenantSuspendedError, { name: 'TenantSuspendedError', interfaces: [ErrorInterface] });
 
 /** The input error type of mutation unions: every ValidationError, ours or Pothos's. */
 export const InputError = PothosValidationError;

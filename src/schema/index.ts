@@ -10,5 +10,6 @@ import './tasks/queries.ts';
 import './tasks/mutations.ts';
 import './subscriptions.ts';
 import './webhooks.ts';
+import './audit.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

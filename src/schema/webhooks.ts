@@ -74,6 +74,6 @@ builder.mutationField('rotateWebhookSecret', (t) =>
     authScopes: { admin: true },
     errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: RotateWebhookSecretInput, required: true }) },
-    resolve: (_root, { input }, ctx) => rotateWebhookSecret(ctx.db, input.tenantId.id),
+    resolve: (_root, { input }, ctx) => rotateWebhookSecret(ctx.db, input.tenantId.id, ctx.actor()),
   }),
 );

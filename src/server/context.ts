@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import type { AuditActor } from '../audit/log.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Principal } from '../auth/principal.ts';
 import { bearerToken } from '../auth/secrets.ts';
@@ -90,6 +91,14 @@ function tenantId(this: { principal: Principal | null }): string {
   return this.principal.tenantId;
 }
 
+/** The caller as the audit log names it: its key by id and prefix, or the ADMIN_TOKEN. */
+function actor(this: { principal: Principal | null }): AuditActor {
+  const p = this.principal;
+  if (!p) throw new Error('actor() called without a principal');
+  if (p.kind === 'tenant') return { kind: 'TENANT_KEY', keyId: p.keyId, prefix: p.keyPrefix };
+  return p.keyId ? { kind: 'ADMIN_KEY', keyId: p.keyId, prefix: p.keyPrefix } : { kind: 'ADMIN_TOKEN', keyId: null, prefix: null };
+}
+
 /**
  * The one context for HTTP, SSE and WebSocket operations: the caller's
  * principal and the shared dependencies. Its type is the schema's Context.
@@ -101,7 +110,7 @@ export function buildContext(deps: AppDeps, principal: Principal | null, meta?: 
     meta.principal = principal.kind;
     if (principal.kind === 'tenant') meta.tenantId = principal.tenantId;
   }
-  return { ...deps, principal, meta, tenantId };
+  return { ...deps, principal, meta, tenantId, actor };
 }
 
 export type Context = ReturnType<typeof buildContext>;

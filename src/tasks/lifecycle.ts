@@ -19,7 +19,7 @@ import { randomUUID } from 'node:crypto';
 import { eventsArray, type Store } from '../db/announce.ts';
 import { ledgerGuardOf } from '../db/errors.ts';
 import { join, raw, ref, sql, withSteps } from '../db/sql.ts';
-import { InsufficientCreditsError, NotFoundError, RateLimitedError } from '../errors.ts';
+import { InsufficientCreditsError, NotFoundError, RateLimitedError, TenantSuspendedError } from '../errors.ts';
 import type { OutboxInput } from '../events/webhook-outbox.ts';
 import type { Task, TaskStatus } from '../generated/prisma/client.ts';
 import { priceOf } from '../ledger/pricing.ts';
@@ -85,13 +85,16 @@ export interface Submission {
 /**
  * submit: the task, SUBMITTING, with its price held. Null when the request's
  * idempotency key belongs to another task (the caller replays that one).
- * Refused (balance, in-flight limit, unknown tenant): a typed error, nothing written.
+ * Refused (suspended tenant, balance, in-flight limit, unknown tenant): a
+ * typed error, nothing written.
  */
 export async function submit(store: Store, s: Submission): Promise<Task | null> {
   try {
     return await run(store, submitStatement({ ...s, id: randomUUID(), holdId: randomUUID() }));
   } catch (error) {
-    if (ledgerGuardOf(error) === 'RESERVATION_REFUSED') throw await whyRefused(store, s);
+    const guard = ledgerGuardOf(error);
+    if (guard === 'TENANT_SUSPENDED') throw new TenantSuspendedError();
+    if (guard === 'RESERVATION_REFUSED') throw await whyRefused(store, s);
     throw error;
   }
 }

@@ -90,6 +90,8 @@ export interface NewTask {
  * nothing (ON CONFLICT DO NOTHING, after waiting for whoever holds it), so
  * the statement returns no row; a refused reservation aborts it whole.
  * Without a key there is nothing to conflict on, and a plain insert is cheaper.
+ * A suspended tenant's submission aborts too (TENANT_SUSPENDED), in the same
+ * statement, so a suspension that commits first is never raced past.
  */
 export function submitStatement(t: NewTask): Transition {
   const r = t.request;
@@ -116,7 +118,15 @@ export function submitStatement(t: NewTask): Transition {
   return {
     steps: [price, task, ...hold.steps],
     task,
-    guards: [ledgerRequire(exists(hold.hold), 'RESERVATION_REFUSED')],
+    // A suspended tenant is refused first, whatever its balance; the abort
+    // takes the task row and the hold with it.
+    guards: [
+      ledgerRequire(
+        sql`NOT EXISTS (SELECT 1 FROM tenant WHERE id = ${t.tenantId}::uuid AND status = 'SUSPENDED')`,
+        'TENANT_SUSPENDED',
+      ),
+      ledgerRequire(exists(hold.hold), 'RESERVATION_REFUSED'),
+    ],
     events: [taskEvent(task), balanceEvent(hold.account)],
   };
 }

@@ -117,6 +117,8 @@ describe('ledger CHECK constraints', () => {
       'live_slot_slots_check',
       'price_credits_nonneg',
       'task_credits_nonneg',
+      // Not the ledger's: a suspended tenant says why (src/tenants/service.ts).
+      'tenant_suspension_check',
       'transfer_amount_positive',
       'transfer_distinct_accounts',
     ]);

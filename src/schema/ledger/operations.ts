@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { IdempotencyConflictError, NotFoundError } from '../../errors.ts';
-import { topUp } from '../../ledger/credits.ts';
+import { IdempotencyConflictError, InsufficientCreditsError, NotFoundError } from '../../errors.ts';
+import { adjust, topUp } from '../../ledger/credits.ts';
 import { listTenantEntries } from '../../ledger/entries.ts';
-import { creditAmount, entryNote, idempotencyKey, priceCredits } from '../../ledger/inputs.ts';
+import { adjustmentAmount, adjustmentReason, creditAmount, entryNote, idempotencyKey, priceCredits } from '../../ledger/inputs.ts';
 import { effectivePrices, setPrice } from '../../ledger/pricing.ts';
 import { builder } from '../builder.ts';
 import { idConnection } from '../cursors.ts';
@@ -66,7 +66,42 @@ builder.mutationField('topUpCredits', (t) =>
         amount: input.amount,
         idempotencyKey: input.idempotencyKey,
         note: input.note ?? null,
-      }),
+      }, ctx.actor()),
+  }),
+);
+
+const AdjustCreditsInput = builder.inputType('AdjustCreditsInput', {
+  fields: (t) => ({
+    tenantId: t.globalID({ required: true, for: TenantRef }),
+    amount: t.int({
+      required: true,
+      validate: adjustmentAmount,
+      description: 'Positive adds credits, negative removes them (never below zero available)',
+    }),
+    reason: t.string({ required: true, validate: adjustmentReason, description: "Why: the entry's note and the audit log's" }),
+    idempotencyKey: t.string({
+      required: true,
+      validate: idempotencyKey,
+      description: 'Unique per tenant; a retry with the same key and amount returns the first entry',
+    }),
+  }),
+});
+
+builder.mutationField('adjustCredits', (t) =>
+  t.field({
+    type: LedgerEntryRef,
+    description:
+      "Corrects a tenant's balance: an ADJUSTMENT transfer against the ADJUSTMENT system account. " +
+      'Removing more than is available (credits held for tasks in flight are not taken) is INSUFFICIENT_CREDITS.',
+    authScopes: { admin: true },
+    errors: { types: [InputError, NotFoundError, IdempotencyConflictError, InsufficientCreditsError] },
+    args: { input: t.arg({ type: AdjustCreditsInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      adjust(
+        ctx.store,
+        { tenantId: input.tenantId.id, amount: input.amount, reason: input.reason, idempotencyKey: input.idempotencyKey },
+        ctx.actor(),
+      ),
   }),
 );
 
@@ -85,6 +120,6 @@ builder.mutationField('setPrice', (t) =>
     errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: SetPriceInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
-      setPrice(ctx.db, { model: input.model, credits: input.credits, tenantId: input.tenantId?.id ?? null }),
+      setPrice(ctx.db, { model: input.model, credits: input.credits, tenantId: input.tenantId?.id ?? null }, ctx.actor()),
   }),
 );

@@ -4,6 +4,7 @@ import {
   NotFoundError,
   RateLimitedError,
   SourceNotReadyError,
+  TenantSuspendedError,
   UpstreamUnavailableError,
 } from '../../errors.ts';
 import type { GenerationModel } from '../../generated/prisma/enums.ts';
@@ -22,6 +23,7 @@ const GENERATION_ERRORS = [
   IdempotencyConflictError,
   RateLimitedError,
   UpstreamUnavailableError,
+  TenantSuspendedError,
 ];
 
 // Each input is parsed by its model's rules (tasks/requests.ts) into one

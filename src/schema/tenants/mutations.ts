@@ -1,6 +1,6 @@
 import { issueApiKey, keyName, revokeApiKey } from '../../auth/api-keys.ts';
 import { NotFoundError } from '../../errors.ts';
-import { createTenant, tenantName } from '../../tenants/service.ts';
+import { createTenant, reactivateTenant, suspendTenant, suspensionReason, tenantName } from '../../tenants/service.ts';
 import { builder } from '../builder.ts';
 import { InputError } from '../errors.ts';
 import { ApiKeyRef, IssuedApiKeyRef, TenantRef } from './types.ts';
@@ -15,7 +15,7 @@ builder.mutationField('createTenant', (t) =>
     authScopes: { admin: true },
     errors: { types: [InputError] },
     args: { input: t.arg({ type: CreateTenantInput, required: true }) },
-    resolve: (_root, { input }, ctx) => createTenant(ctx.db, { name: input.name }),
+    resolve: (_root, { input }, ctx) => createTenant(ctx.db, { name: input.name }, ctx.actor()),
   }),
 );
 
@@ -33,7 +33,7 @@ builder.mutationField('issueApiKey', (t) =>
     authScopes: { admin: true },
     errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: IssueApiKeyInput, required: true }) },
-    resolve: (_root, { input }, ctx) => issueApiKey(ctx.db, { tenantId: input.tenantId.id, name: input.name ?? null }),
+    resolve: (_root, { input }, ctx) => issueApiKey(ctx.db, { tenantId: input.tenantId.id, name: input.name ?? null }, ctx.actor()),
   }),
 );
 
@@ -48,7 +48,7 @@ builder.mutationField('issueAdminApiKey', (t) =>
     authScopes: { admin: true },
     errors: { types: [InputError] },
     args: { input: t.arg({ type: IssueAdminApiKeyInput, required: true }) },
-    resolve: (_root, { input }, ctx) => issueApiKey(ctx.db, { tenantId: null, name: input.name ?? null }),
+    resolve: (_root, { input }, ctx) => issueApiKey(ctx.db, { tenantId: null, name: input.name ?? null }, ctx.actor()),
   }),
 );
 
@@ -63,6 +63,41 @@ builder.mutationField('revokeApiKey', (t) =>
     authScopes: { admin: true },
     errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
-    resolve: (_root, { input }, ctx) => revokeApiKey(ctx, input.id.id),
+    resolve: (_root, { input }, ctx) => revokeApiKey(ctx, input.id.id, ctx.actor()),
+  }),
+);
+
+const SuspendTenantInput = builder.inputType('SuspendTenantInput', {
+  fields: (t) => ({
+    tenantId: t.globalID({ required: true, for: TenantRef }),
+    reason: t.string({ required: true, validate: suspensionReason }),
+  }),
+});
+
+builder.mutationField('suspendTenant', (t) =>
+  t.field({
+    type: TenantRef,
+    description:
+      "Stops a tenant's new generations (TENANT_SUSPENDED, nothing held). Its reads, live status and tasks in flight go on. " +
+      'Suspending again replaces the reason.',
+    authScopes: { admin: true },
+    errors: { types: [InputError, NotFoundError] },
+    args: { input: t.arg({ type: SuspendTenantInput, required: true }) },
+    resolve: (_root, { input }, ctx) => suspendTenant(ctx.db, { tenantId: input.tenantId.id, reason: input.reason }, ctx.actor()),
+  }),
+);
+
+const ReactivateTenantInput = builder.inputType('ReactivateTenantInput', {
+  fields: (t) => ({ tenantId: t.globalID({ required: true, for: TenantRef }) }),
+});
+
+builder.mutationField('reactivateTenant', (t) =>
+  t.field({
+    type: TenantRef,
+    description: 'Lets a suspended tenant generate again; an active tenant is returned unchanged.',
+    authScopes: { admin: true },
+    errors: { types: [InputError, NotFoundError] },
+    args: { input: t.arg({ type: ReactivateTenantInput, required: true }) },
+    resolve: (_root, { input }, ctx) => reactivateTenant(ctx.db, { tenantId: input.tenantId.id }, ctx.actor()),
   }),
 );

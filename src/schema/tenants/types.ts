@@ -21,11 +21,21 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
   }),
 });
 
+export const TenantStatusEnum = builder.enumType('TenantStatus', {
+  values: {
+    ACTIVE: { description: 'Generates, reads and follows its tasks' },
+    SUSPENDED: { description: 'Starts no generation (TENANT_SUSPENDED); reads, live status and tasks in flight go on' },
+  } as const,
+});
+
 export const TenantRef = builder.prismaNode('Tenant', {
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    status: t.field({ type: TenantStatusEnum, resolve: (tenant) => tenant.status }),
+    suspendedReason: t.exposeString('suspendedReason', { nullable: true }),
+    suspendedAt: t.expose('suspendedAt', { type: 'DateTime', nullable: true }),
     balance: t.field({
       type: BalanceRef,
       select: { account: { select: { available: true, held: true } } },
