@@ -10,6 +10,7 @@ import { createWebhookDispatcher } from './events/webhook-dispatcher.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
 import type { AppDeps } from './server/context.ts';
+import { isLow } from './ledger/accounts.ts';
 import { startHttpServer } from './server/http-server.ts';
 import { createCallbackRoute } from './tasks/callback-route.ts';
 import type { TaskDeps } from './tasks/deps.ts';
@@ -180,9 +181,12 @@ export async function startGateway(
       isRevoked: (keyId) => authenticator.isRevoked(keyId),
       loadTasks: (ids) => db.task.findMany({ where: { id: { in: ids } } }),
       loadBalances: async (tenantIds) =>
-        (await db.account.findMany({ where: { tenantId: { in: tenantIds } }, select: { tenantId: true, available: true, held: true } })).map(
-          (a) => ({ type: 'balance' as const, tenantId: a.tenantId!, available: a.available, held: a.held }),
-        ),
+        (
+          await db.account.findMany({
+            where: { tenantId: { in: tenantIds } },
+            select: { tenantId: true, available: true, held: true, lowBalanceThreshold: true },
+          })
+        ).map((a) => ({ type: 'balance' as const, tenantId: a.tenantId!, available: a.available, held: a.held, low: isLow(a) })),
     });
     cleanups.push(async () => {
       stopRevocations();

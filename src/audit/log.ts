@@ -33,6 +33,7 @@ export type AuditAction =
   | 'credits.topUp'
   | 'credits.adjust'
   | 'price.set'
+  | 'balance.setLowThreshold'
   | 'webhookSecret.rotate';
 
 export interface AuditRecord {

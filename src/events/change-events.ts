@@ -14,7 +14,14 @@ const taskSnapshot = z.looseObject({
 
 const changeEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('task'), task: taskSnapshot, partial: z.boolean().optional() }),
-  z.object({ type: z.literal('balance'), tenantId: z.string(), available: z.number().int(), held: z.number().int() }),
+  z.object({
+    type: z.literal('balance'),
+    tenantId: z.string(),
+    available: z.number().int(),
+    held: z.number().int(),
+    // Absent from events of a gateway that predates thresholds.
+    low: z.boolean().default(false),
+  }),
   z.object({ type: z.literal('keyRevoked'), keyId: z.string() }),
   z.object({ type: z.literal('webhooks') }),
 ]);

@@ -24,6 +24,13 @@ export const adjustmentAmount = z
 /** Why an adjustment was made: required, kept on the entry and in the audit log. */
 export const adjustmentReason = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters');
 
+/** Credits below which a balance is low; null clears it. */
+export const lowBalanceThreshold = z
+  .number()
+  .int('must be a whole number of credits')
+  .min(0, 'must be at least 0')
+  .max(MAX_BALANCE, `must be at most ${MAX_BALANCE}`);
+
 /** A price per task. At least 1: every generation goes through a hold, and holds are positive. */
 export const priceCredits = z
   .number()

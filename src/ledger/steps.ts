@@ -35,7 +35,7 @@ export function col(c: Column): Sql {
 export const MAX_BALANCE = 2_000_000_000;
 
 /** What every tenant-account step returns. */
-export const ACCOUNT_RETURNING = sql`account.id, account.tenant_id, account.available, account.held`;
+export const ACCOUNT_RETURNING = sql`account.id, account.tenant_id, account.available, account.held, account.low_balance_threshold`;
 
 /** Aborts the whole statement with SQLSTATE GW001 and `reason` unless `condition` holds (see the migration). */
 export function ledgerRequire(condition: Sql, reason: LedgerGuard): Sql {
@@ -73,8 +73,14 @@ export function exists(s: Step): Sql {
   return sql`EXISTS (SELECT 1 FROM ${ref(s)})`;
 }
 
+/** Whether a balance is low: available below the tenant's threshold (none set: never). The one rule, in SQL. */
+export function isLowSql(alias: string): Sql {
+  return sql`(${raw(alias)}.available < COALESCE(${raw(alias)}.low_balance_threshold, 0))`;
+}
+
 /** The balance event of an account step: what `balanceChanged` subscribers receive (null when it moved nothing). */
 export function balanceEvent(account: Step): Sql {
-  return sql`(SELECT jsonb_build_object('type', 'balance', 'tenantId', a.tenant_id, 'available', a.available, 'held', a.held)
+  return sql`(SELECT jsonb_build_object('type', 'balance', 'tenantId', a.tenant_id, 'available', a.available, 'held', a.held,
+                                        'low', ${isLowSql('a')})
               FROM ${ref(account)} a)`;
 }

@@ -58,6 +58,6 @@ builder.subscriptionField('balanceChanged', (t) =>
     description: 'Your balance after every change to it (top-ups, holds, charges, refunds), as that change committed it',
     authScopes: { tenant: true },
     subscribe: (_root, _args, ctx) => ctx.live.followBalance(ctx.tenantId(), keyIdOf(ctx)),
-    resolve: (change) => ({ available: change.available, held: change.held }),
+    resolve: (change) => ({ available: change.available, held: change.held, low: change.low }),
   }),
 );

@@ -49,6 +49,7 @@ beforeEach(async () => {
         tenantId: a.tenantId!,
         available: a.available,
         held: a.held,
+        low: false,
       })),
   });
 });
@@ -177,9 +178,9 @@ describe('LiveHub feeds', () => {
     const feeds = [hub.followBalance(a, null), hub.followBalance(a, null)];
     expect(hub.size()).toBe(2);
     const pending = feeds.map((f) => f.next());
-    await announce({ type: 'balance', tenantId: a, available: 7, held: 3 }, { type: 'balance', tenantId: randomUUID(), available: 1, held: 0 });
+    await announce({ type: 'balance', tenantId: a, available: 7, held: 3, low: false }, { type: 'balance', tenantId: randomUUID(), available: 1, held: 0, low: false });
     for (const step of await Promise.all(pending)) {
-      expect(step).toEqual({ done: false, value: { type: 'balance', tenantId: a, available: 7, held: 3 } });
+      expect(step).toEqual({ done: false, value: { type: 'balance', tenantId: a, available: 7, held: 3, low: false } });
     }
     await feeds[0]!.return?.();
     expect(hub.size()).toBe(1);
@@ -205,7 +206,7 @@ describe('LiveHub feeds', () => {
   it(`a consumer that stops reading fails after ${MAX_BUFFERED_EVENTS} unread events, and nothing is kept`, async () => {
     const a = await tenant();
     const feed = hub.followBalance(a, null);
-    const events = Array.from({ length: MAX_BUFFERED_EVENTS + 5 }, (_, i) => ({ type: 'balance' as const, tenantId: a, available: i, held: 0 }));
+    const events = Array.from({ length: MAX_BUFFERED_EVENTS + 5 }, (_, i) => ({ type: 'balance' as const, tenantId: a, available: i, held: 0, low: false }));
     for (let i = 0; i < events.length; i += 50) await announce(...events.slice(i, i + 50));
     await expect.poll(() => hub.size()).toBe(0);
     await expect(feed.next()).rejects.toMatchObject({ extensions: { code: 'SLOW_CONSUMER' } });
@@ -219,7 +220,7 @@ describe('LiveHub feeds', () => {
     });
     const feed = hub.followBalance(a, null);
     await db.$executeRaw`SELECT pg_notify(${EVENTS_CHANNEL}, 'not json')`;
-    await announce(null, { type: 'balance', tenantId: a, available: 1, held: 0 });
+    await announce(null, { type: 'balance', tenantId: a, available: 1, held: 0, low: false });
     expect((await feed.next()).value).toMatchObject({ available: 1 });
     stop();
     await feed.return?.();

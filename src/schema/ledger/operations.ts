@@ -1,13 +1,23 @@
 import { z } from 'zod';
-import { IdempotencyConflictError, InsufficientCreditsError, NotFoundError } from '../../errors.ts';
+import { IdempotencyConflictError, InsufficientCreditsError, NotFoundError, ValidationError } from '../../errors.ts';
 import { adjust, topUp } from '../../ledger/credits.ts';
 import { listTenantEntries } from '../../ledger/entries.ts';
-import { adjustmentAmount, adjustmentReason, creditAmount, entryNote, idempotencyKey, priceCredits } from '../../ledger/inputs.ts';
-import { effectivePrices, setPrice } from '../../ledger/pricing.ts';
+import {
+  adjustmentAmount,
+  adjustmentReason,
+  creditAmount,
+  entryNote,
+  idempotencyKey,
+  lowBalanceThreshold,
+  priceCredits,
+} from '../../ledger/inputs.ts';
+import { effectivePrices, priceOf, setPrice } from '../../ledger/pricing.ts';
+import { isLow, setLowBalanceThreshold } from '../../ledger/accounts.ts';
 import { builder } from '../builder.ts';
 import { idConnection } from '../cursors.ts';
 import { InputError } from '../errors.ts';
-import { TenantRef } from '../tenants/types.ts';
+import { BalanceRef, TenantRef } from '../tenants/types.ts';
+import type { GenerationModel } from '../../catalog.ts';
 import { GenerationModelEnum, LedgerEntryRef, PriceRef } from './types.ts';
 
 builder.queryField('prices', (t) =>
@@ -121,5 +131,67 @@ builder.mutationField('setPrice', (t) =>
     args: { input: t.arg({ type: SetPriceInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
       setPrice(ctx.db, { model: input.model, credits: input.credits, tenantId: input.tenantId?.id ?? null }, ctx.actor()),
+  }),
+);
+
+const QuoteRef = builder.objectRef<{ model: GenerationModel; credits: number; available: number }>('Quote').implement({
+  description: 'What one generation of a model would cost the caller now, and whether its balance covers it',
+  fields: (t) => ({
+    model: t.field({ type: GenerationModelEnum, resolve: (q) => q.model }),
+    credits: t.exposeInt('credits', { description: "The caller's price" }),
+    available: t.exposeInt('available', { description: 'Credits available now' }),
+    affordable: t.boolean({ resolve: (q) => q.available >= q.credits }),
+  }),
+});
+
+const QuoteInput = builder.inputType('QuoteInput', {
+  fields: (t) => ({ model: t.field({ type: GenerationModelEnum, required: true }) }),
+});
+
+builder.queryField('quote', (t) =>
+  t.field({
+    type: QuoteRef,
+    description: 'Your price for a model and whether your balance covers it. Holds nothing: a generation may still be refused.',
+    authScopes: { tenant: true },
+    args: { input: t.arg({ type: QuoteInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const tenantId = ctx.tenantId();
+      const [credits, account] = await Promise.all([
+        priceOf(ctx.db, tenantId, input.model),
+        ctx.db.account.findUniqueOrThrow({ where: { tenantId }, select: { available: true } }),
+      ]);
+      return { model: input.model, credits, available: account.available };
+    },
+  }),
+);
+
+const SetLowBalanceThresholdInput = builder.inputType('SetLowBalanceThresholdInput', {
+  fields: (t) => ({
+    tenantId: t.globalID({ for: TenantRef, description: "Required for admins; a tenant key may omit it or give its own tenant's id" }),
+    credits: t.int({ validate: lowBalanceThreshold.nullish(), description: 'Below this many credits available the balance is low; null clears it' }),
+  }),
+});
+
+builder.mutationField('setLowBalanceThreshold', (t) =>
+  t.field({
+    type: BalanceRef,
+    description: "Sets when a balance counts as low (Balance.low, balance events). Admins for any tenant, a tenant for itself.",
+    authScopes: { admin: true, tenant: true },
+    errors: { types: [InputError, NotFoundError] },
+    args: { input: t.arg({ type: SetLowBalanceThresholdInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const principal = ctx.principal!;
+      let tenantId: string;
+      if (principal.kind === 'tenant') {
+        // Another tenant's id reads as unknown: nothing says whether it exists.
+        if (input.tenantId && input.tenantId.id !== principal.tenantId) throw new NotFoundError('Tenant not found');
+        tenantId = principal.tenantId;
+      } else {
+        if (!input.tenantId) throw new ValidationError('tenantId: required for an admin', 'tenantId');
+        tenantId = input.tenantId.id;
+      }
+      const balance = await setLowBalanceThreshold(ctx.db, { tenantId, credits: input.credits ?? null }, ctx.actor());
+      return { available: balance.available, held: balance.held, low: isLow(balance) };
+    },
   }),
 );

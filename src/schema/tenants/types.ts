@@ -1,11 +1,13 @@
 import type { ApiKey } from '../../generated/prisma/client.ts';
+import { isLow } from '../../ledger/accounts.ts';
 import { builder } from '../builder.ts';
 
-export const BalanceRef = builder.objectRef<{ available: number; held: number }>('Balance').implement({
+export const BalanceRef = builder.objectRef<{ available: number; held: number; low: boolean }>('Balance').implement({
   description: 'Credits of a tenant: available to spend, and held for requests in flight',
   fields: (t) => ({
     available: t.exposeInt('available'),
     held: t.exposeInt('held'),
+    low: t.exposeBoolean('low', { description: 'Available is below the low-balance threshold (setLowBalanceThreshold); never without one' }),
   }),
 });
 
@@ -38,8 +40,11 @@ export const TenantRef = builder.prismaNode('Tenant', {
     suspendedAt: t.expose('suspendedAt', { type: 'DateTime', nullable: true }),
     balance: t.field({
       type: BalanceRef,
-      select: { account: { select: { available: true, held: true } } },
-      resolve: (tenant) => tenant.account ?? { available: 0, held: 0 },
+      select: { account: { select: { available: true, held: true, lowBalanceThreshold: true } } },
+      resolve: (tenant) => {
+        const account = tenant.account ?? { available: 0, held: 0, lowBalanceThreshold: null };
+        return { available: account.available, held: account.held, low: isLow(account) };
+      },
     }),
     apiKeys: t.relation('apiKeys', { query: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] } }),
   }),
