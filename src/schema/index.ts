@@ -11,5 +11,6 @@ import './tasks/mutations.ts';
 import './subscriptions.ts';
 import './webhooks.ts';
 import './audit.ts';
+import './usage.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });
