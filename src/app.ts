@@ -175,6 +175,7 @@ export async function startGateway(
     });
     // Revocations made on any process close this process's sockets too.
     const stopRevocations = bus.on('keyRevoked', ({ keyId }) => authenticator.forget(keyId));
+    const stopExpiries = bus.on('keyExpiry', ({ keyId, at }) => authenticator.expireAt(keyId, at));
     const live = new LiveHub({
       bus,
       logger: logger.child({ component: 'live' }),
@@ -190,6 +191,7 @@ export async function startGateway(
     });
     cleanups.push(async () => {
       stopRevocations();
+      stopExpiries();
       live.close();
     });
     const deps: AppDeps = { config, db, store, logger, authenticator, live, limits, tasks };

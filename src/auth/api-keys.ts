@@ -3,20 +3,42 @@ import { auditStep, recordAudit, type AuditActor } from '../audit/log.ts';
 import { eventsArray, type Store } from '../db/announce.ts';
 import type { Db } from '../db/client.ts';
 import { ref, sql, step, withSteps } from '../db/sql.ts';
-import { NotFoundError } from '../errors.ts';
-import type { ApiKey } from '../generated/prisma/client.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import type { ApiKey, ApiKeyScope } from '../generated/prisma/client.ts';
 import type { Authenticator } from './authenticator.ts';
 import { displayPrefix, generateSecret, hashSecret } from './secrets.ts';
 
 /** A key's label, for humans. */
 export const keyName = z.string().max(200, 'must be at most 200 characters');
 
+/** The longest grace period of a rotation: the old secret works at most this long after. */
+export const MAX_GRACE_SECONDS = 30 * 86_400;
+
+export const gracePeriodSeconds = z
+  .number()
+  .int('must be a whole number of seconds')
+  .min(0, 'must be at least 0')
+  .max(MAX_GRACE_SECONDS, `must be at most ${MAX_GRACE_SECONDS} (30 days)`);
+
+export const ALL_SCOPES: readonly ApiKeyScope[] = ['GENERATE', 'READ', 'MANAGE_KEYS', 'WEBHOOKS'];
+
+export interface KeySettings {
+  name?: string | null;
+  /** Null: never expires. Must be in the future. */
+  expiresAt?: Date | null;
+  /** Tenant keys only; default every scope. */
+  scopes?: readonly ApiKeyScope[] | null;
+}
+
 /**
  * Issues a key for a tenant (or, with no tenant, an admin key). The secret is
  * returned here once and never again: only its hash is stored.
  */
-export async function issueApiKey(db: Db, input: { tenantId: string | null; name?: string | null }, actor?: AuditActor) {
+export async function issueApiKey(db: Db, input: { tenantId: string | null } & KeySettings, actor?: AuditActor) {
   const role = input.tenantId ? 'TENANT' : 'ADMIN';
+  if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) throw new ValidationError('expiresAt: must be in the future', 'expiresAt');
+  const scopes = [...new Set(input.scopes ?? ALL_SCOPES)];
+  if (scopes.length === 0) throw new ValidationError('scopes: a key needs at least one scope', 'scopes');
   const secret = generateSecret(role);
   const apiKey = await db.$transaction(async (tx) => {
     if (input.tenantId) {
@@ -24,14 +46,91 @@ export async function issueApiKey(db: Db, input: { tenantId: string | null; name
       if (!tenant) throw new NotFoundError('Tenant not found');
     }
     const key = await tx.apiKey.create({
-      data: { role, tenantId: input.tenantId, name: input.name ?? null, prefix: displayPrefix(secret), hash: hashSecret(secret) },
+      data: {
+        role,
+        tenantId: input.tenantId,
+        name: input.name ?? null,
+        prefix: displayPrefix(secret),
+        hash: hashSecret(secret),
+        expiresAt: input.expiresAt ?? null,
+        scopes,
+      },
     });
     if (actor) {
-      await recordAudit(tx, { actor, action: 'apiKey.issue', tenantId: key.tenantId, details: { keyId: key.id, prefix: key.prefix, role } });
+      await recordAudit(tx, {
+        actor,
+        action: 'apiKey.issue',
+        tenantId: key.tenantId,
+        details: { keyId: key.id, prefix: key.prefix, role, scopes, expiresAt: key.expiresAt?.toISOString() ?? null },
+      });
     }
     return key;
   });
   return { apiKey, secret };
+}
+
+/**
+ * Replaces a key with a new secret of the same settings (role, tenant, name,
+ * scopes, expiry). The old secret keeps working for `gracePeriodSeconds`
+ * (0: it stops at once), then is refused like a revoked one. One statement:
+ * the old key's expiry, the new key, the audit row and the announcement that
+ * tells every process when the old key ends. A key is rotated at most once
+ * (rotate its successor next); a revoked or expired key is not rotated.
+ */
+export async function rotateApiKey(
+  deps: { store: Store; authenticator: Authenticator },
+  input: { keyId: string; gracePeriodSeconds: number },
+  actor?: AuditActor,
+): Promise<{ apiKey: ApiKey; secret: string; oldKeyExpiresAt: Date }> {
+  const { db, announcer } = deps.store;
+  const ends = new Date(Date.now() + input.gracePeriodSeconds * 1000);
+  const old = step(
+    'old_key',
+    sql`UPDATE api_key SET expires_at = LEAST(COALESCE(api_key.expires_at, ${ends}), ${ends})
+        WHERE id = ${input.keyId}::uuid AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+          AND NOT EXISTS (SELECT 1 FROM api_key n WHERE n.rotated_from_id = ${input.keyId}::uuid)
+        RETURNING api_key.*`,
+  );
+  const prefixSource = await db.apiKey.findUnique({ where: { id: input.keyId }, select: { role: true } });
+  if (!prefixSource) throw new NotFoundError('API key not found');
+  const secret = generateSecret(prefixSource.role);
+  const created = step(
+    'new_key',
+    sql`INSERT INTO api_key (id, role, tenant_id, name, prefix, hash, created_at, expires_at, scopes, rotated_from_id)
+        SELECT gen_random_uuid(), o.role, o.tenant_id, o.name, ${displayPrefix(secret)}, ${hashSecret(secret)}, now(),
+               -- The statement's snapshot: the old key's expiry before this rotation shortened it.
+               (SELECT k.expires_at FROM api_key k WHERE k.id = o.id), o.scopes, o.id
+        FROM ${ref(old)} o
+        ON CONFLICT (rotated_from_id) DO NOTHING
+        RETURNING id`,
+  );
+  const audit = actor
+    ? [
+        auditStep('audit', { actor, action: 'apiKey.rotate', tenantId: null, details: { gracePeriodSeconds: input.gracePeriodSeconds } }, old, {
+          extra: sql`jsonb_build_object('keyId', r.id, 'prefix', r.prefix, 'newKeyId', (SELECT id FROM ${ref(created)}), 'newPrefix', ${displayPrefix(secret)}::text, 'oldKeyExpiresAt', r.expires_at)`,
+          tenantColumn: 'tenant_id',
+        }),
+      ]
+    : [];
+  const rows = await db.$queryRaw<{ id: string; expires_at: Date; announced: unknown }[]>(
+    withSteps(
+      [old, created, ...audit],
+      sql`SELECT n.id, o.expires_at,
+                 ${announcer.column(eventsArray([sql`jsonb_build_object('type', 'keyExpiry', 'keyId', o.id, 'at', o.expires_at)`]))} AS announced
+          FROM ${ref(old)} o, ${ref(created)} n`,
+    ),
+  );
+  const row = rows[0];
+  if (!row) {
+    const key = await db.apiKey.findUnique({ where: { id: input.keyId }, include: { rotatedTo: { select: { id: true } } } });
+    if (!key) throw new NotFoundError('API key not found');
+    if (key.rotatedTo) throw new ValidationError('keyId: this key was already rotated; rotate its successor', 'keyId');
+    throw new ValidationError('keyId: a revoked or expired key cannot be rotated', 'keyId');
+  }
+  announcer.committed(row.announced);
+  deps.authenticator.expireAt(input.keyId, row.expires_at);
+  const apiKey = await db.apiKey.findUniqueOrThrow({ where: { id: row.id } });
+  return { apiKey, secret, oldKeyExpiresAt: row.expires_at };
 }
 
 /**

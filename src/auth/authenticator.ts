@@ -47,18 +47,24 @@ export function createAuthenticator(options: AuthenticatorOptions) {
   const revokeListeners = new Set<(keyId: string) => void>();
   // Keys this process has been told are revoked: open subscriptions check it.
   const revoked = new Set<string>();
+  // When keys seen by this process expire: open subscriptions end then, as on revocation.
+  const expiries = new Map<string, number>();
 
   async function lookup(hash: string): Promise<CacheEntry> {
     const key = await options.db.apiKey.findUnique({
       where: { hash },
-      select: { id: true, role: true, tenantId: true, prefix: true, revokedAt: true },
+      select: { id: true, role: true, tenantId: true, prefix: true, revokedAt: true, expiresAt: true, scopes: true },
     });
-    if (!key || key.revokedAt) return { principal: null, keyId: key?.id ?? null, expiresAt: Date.now() + options.negativeCacheMs };
-    const expiresAt = Date.now() + options.cacheTtlMs;
+    const now = Date.now();
+    const expired = key?.expiresAt != null && key.expiresAt.getTime() <= now;
+    if (!key || key.revokedAt || expired) return { principal: null, keyId: key?.id ?? null, expiresAt: now + options.negativeCacheMs };
+    // Trusted for the cache's time, and never past the key's own expiry.
+    const expiresAt = Math.min(now + options.cacheTtlMs, key.expiresAt?.getTime() ?? Infinity);
+    if (key.expiresAt) expiries.set(key.id, key.expiresAt.getTime());
     const principal: Principal =
       key.role === 'ADMIN' || !key.tenantId
         ? { kind: 'admin', keyId: key.id, keyPrefix: key.prefix }
-        : { kind: 'tenant', tenantId: key.tenantId, keyId: key.id, keyPrefix: key.prefix };
+        : { kind: 'tenant', tenantId: key.tenantId, keyId: key.id, keyPrefix: key.prefix, scopes: key.scopes };
     return { principal, keyId: key.id, expiresAt };
   }
 
@@ -88,7 +94,7 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       const hash = hashSecret(token);
       const now = Date.now();
       let entry = cache.get(hash);
-      if (entry && entry.expiresAt >= now && entry.principal) {
+      if (entry && entry.expiresAt > now && entry.principal) {
         if (entry.principal.keyId) touch(entry.principal.keyId);
         return entry.principal;
       }
@@ -119,8 +125,25 @@ export function createAuthenticator(options: AuthenticatorOptions) {
       }
       for (const listener of revokeListeners) listener(keyId);
     },
+    /** Revoked (as this process was told), or past its expiry. */
     isRevoked(keyId: string): boolean {
-      return revoked.has(keyId);
+      if (revoked.has(keyId)) return true;
+      const expiry = expiries.get(keyId);
+      return expiry !== undefined && expiry <= Date.now();
+    },
+    /**
+     * A key's expiry changed (a rotation set its grace period): the cache
+     * trusts it no longer than that, and at that moment it is forgotten as a
+     * revoked key is (its open sockets close).
+     */
+    expireAt(keyId: string, at: Date): void {
+      if (expiries.size > 100_000) expiries.clear();
+      expiries.set(keyId, at.getTime());
+      for (const entry of cache.values()) if (entry.keyId === keyId) entry.expiresAt = Math.min(entry.expiresAt, at.getTime());
+      const wait = at.getTime() - Date.now();
+      if (wait <= 0) this.forget(keyId);
+      // setTimeout holds at most ~24.8 days; a longer grace ends at the first event after it (isRevoked).
+      else if (wait < 2 ** 31 - 1) setTimeout(() => this.forget(keyId), wait).unref();
     },
     onRevoke(listener: (keyId: string) => void): () => void {
       revokeListeners.add(listener);

@@ -1,3 +1,5 @@
+import type { ApiKeyScope } from '../generated/prisma/enums.ts';
+
 /**
  * Who is calling: resolved once per request or WebSocket connection. A key
  * carries its id and display prefix (what the audit log names), never its
@@ -5,4 +7,4 @@
  */
 export type Principal =
   | { kind: 'admin'; keyId: string | null; keyPrefix: string | null }
-  | { kind: 'tenant'; tenantId: string; keyId: string; keyPrefix: string };
+  | { kind: 'tenant'; tenantId: string; keyId: string; keyPrefix: string; scopes: readonly ApiKeyScope[] };

@@ -23,6 +23,8 @@ const changeEvent = z.discriminatedUnion('type', [
     low: z.boolean().default(false),
   }),
   z.object({ type: z.literal('keyRevoked'), keyId: z.string() }),
+  // A rotation's old key: refused from `at` on, by every process.
+  z.object({ type: z.literal('keyExpiry'), keyId: z.string(), at: z.coerce.date() }),
   z.object({ type: z.literal('webhooks') }),
 ]);
 

@@ -6,6 +6,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
 import { ValidationError } from '../errors.ts';
+import type { ApiKeyScope } from '../generated/prisma/enums.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 import { isRowId } from './ids.ts';
@@ -30,7 +31,8 @@ import type { Context } from '../server/context.ts';
 export const builder = new SchemaBuilder<{
   Context: Context;
   PrismaTypes: PrismaTypes;
-  AuthScopes: { admin: boolean; tenant: boolean };
+  // `tenant`: any tenant key; the others: a tenant key with that ApiKeyScope.
+  AuthScopes: { admin: boolean; tenant: boolean; generate: boolean; read: boolean; manageKeys: boolean; webhooks: boolean };
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     ID: { Input: string; Output: string | bigint };
@@ -43,16 +45,27 @@ export const builder = new SchemaBuilder<{
   scopeAuth: {
     // Check scopes when a subscription starts, not only when each event resolves.
     authorizeOnSubscribe: true,
-    authScopes: (ctx) => ({
-      admin: ctx.principal?.kind === 'admin',
-      tenant: ctx.principal?.kind === 'tenant',
-    }),
-    // No principal: 401 UNAUTHENTICATED. Wrong principal: 403 FORBIDDEN.
+    authScopes: (ctx) => {
+      const p = ctx.principal;
+      const has = (scope: ApiKeyScope) => p?.kind === 'tenant' && p.scopes.includes(scope);
+      return {
+        admin: p?.kind === 'admin',
+        tenant: p?.kind === 'tenant',
+        generate: has('GENERATE'),
+        read: has('READ'),
+        manageKeys: has('MANAGE_KEYS'),
+        webhooks: has('WEBHOOKS'),
+      };
+    },
+    // No principal: 401 UNAUTHENTICATED. Wrong principal or scope: 403 FORBIDDEN.
     unauthorizedError: (_parent, ctx) =>
       ctx.principal
-        ? new GraphQLError('Not allowed for this API key', {
-            extensions: { code: 'FORBIDDEN', http: { status: 403 } },
-          })
+        ? new GraphQLError(
+            ctx.principal.kind === 'tenant'
+              ? `Not allowed for this API key (its scopes: ${ctx.principal.scopes.join(', ') || 'none'})`
+              : 'Not allowed for this API key',
+            { extensions: { code: 'FORBIDDEN', http: { status: 403 } } },
+          )
         : new GraphQLError('Authentication required: send Authorization: Bearer <API key>', {
             extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
           }),

@@ -24,7 +24,7 @@ builder.subscriptionField('taskUpdated', (t) =>
   t.field({
     type: TaskRef,
     description: 'One of your tasks: its current state at once, then every change; completes after SUCCESS or FAILED',
-    authScopes: { tenant: true },
+    authScopes: { read: true },
     args: { id: t.arg.globalID({ required: true, for: TaskRef }) },
     subscribe: async (_root, args, ctx) => {
       const tenantId = ctx.tenantId();
@@ -46,7 +46,7 @@ builder.subscriptionField('tasksUpdated', (t) =>
   t.field({
     type: TaskRef,
     description: 'Every change to any of your tasks',
-    authScopes: { tenant: true },
+    authScopes: { read: true },
     subscribe: (_root, _args, ctx) => ctx.live.followTenantTasks(ctx.tenantId(), keyIdOf(ctx)),
     resolve: (task) => task,
   }),
@@ -56,7 +56,7 @@ builder.subscriptionField('balanceChanged', (t) =>
   t.field({
     type: BalanceRef,
     description: 'Your balance after every change to it (top-ups, holds, charges, refunds), as that change committed it',
-    authScopes: { tenant: true },
+    authScopes: { read: true },
     subscribe: (_root, _args, ctx) => ctx.live.followBalance(ctx.tenantId(), keyIdOf(ctx)),
     resolve: (change) => ({ available: change.available, held: change.held, low: change.low }),
   }),

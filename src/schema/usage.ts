@@ -48,7 +48,7 @@ builder.queryField('usageReport', (t) =>
   t.field({
     type: [UsageRowRef],
     description: 'Tasks, outcomes and credits by day, tenant and model',
-    authScopes: { admin: true, tenant: true },
+    authScopes: { admin: true, read: true },
     args: { input: t.arg({ type: UsageReportInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const principal = ctx.principal!;

@@ -5,6 +5,7 @@ import { queryFromInfo } from '@pothos/plugin-prisma';
 import { createdConnection } from './cursors.ts';
 import { InputError } from './errors.ts';
 import { TaskRef } from './tasks/types.ts';
+import { tenantOfCaller } from './tenants/access.ts';
 import { TenantRef } from './tenants/types.ts';
 
 // Tenant webhooks: deliveries for a tenant to inspect, and the signing
@@ -39,7 +40,7 @@ builder.queryField('webhookDeliveries', (t) =>
   t.connection({
     type: WebhookDeliveryRef,
     description: 'Your webhook deliveries, newest first, optionally for one task',
-    authScopes: { tenant: true },
+    authScopes: { webhooks: true },
     args: { taskId: t.arg.globalID({ for: TaskRef }) },
     // An unknown or foreign task id simply has no deliveries.
     resolve: (_root, args, ctx, info) => {
@@ -70,10 +71,11 @@ const RotateWebhookSecretInput = builder.inputType('RotateWebhookSecretInput', {
 builder.mutationField('rotateWebhookSecret', (t) =>
   t.field({
     type: WebhookSecretRef,
-    description: "Replaces a tenant's webhook signing secret and returns it, once",
-    authScopes: { admin: true },
+    description:
+      "Replaces a tenant's webhook signing secret and returns it, once. Admins for any tenant; a tenant key with MANAGE_KEYS for its own.",
+    authScopes: { admin: true, manageKeys: true },
     errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: RotateWebhookSecretInput, required: true }) },
-    resolve: (_root, { input }, ctx) => rotateWebhookSecret(ctx.db, input.tenantId.id, ctx.actor()),
+    resolve: (_root, { input }, ctx) => rotateWebhookSecret(ctx.db, tenantOfCaller(ctx, input.tenantId.id), ctx.actor()),
   }),
 );

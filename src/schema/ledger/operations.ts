@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IdempotencyConflictError, InsufficientCreditsError, NotFoundError, ValidationError } from '../../errors.ts';
+import { IdempotencyConflictError, InsufficientCreditsError, NotFoundError } from '../../errors.ts';
 import { adjust, topUp } from '../../ledger/credits.ts';
 import { listTenantEntries } from '../../ledger/entries.ts';
 import {
@@ -16,6 +16,7 @@ import { isLow, setLowBalanceThreshold } from '../../ledger/accounts.ts';
 import { builder } from '../builder.ts';
 import { idConnection } from '../cursors.ts';
 import { InputError } from '../errors.ts';
+import { tenantOfCaller } from '../tenants/access.ts';
 import { BalanceRef, TenantRef } from '../tenants/types.ts';
 import type { GenerationModel } from '../../catalog.ts';
 import { GenerationModelEnum, LedgerEntryRef, PriceRef } from './types.ts';
@@ -24,7 +25,7 @@ builder.queryField('prices', (t) =>
   t.field({
     type: [PriceRef],
     description: "This tenant's effective price per model, in credits",
-    authScopes: { tenant: true },
+    authScopes: { read: true },
     resolve: (_root, _args, ctx) => effectivePrices(ctx.db, ctx.tenantId()),
   }),
 );
@@ -39,7 +40,7 @@ builder.queryField('ledgerEntries', (t) =>
   t.connection({
     type: LedgerEntryRef,
     description: "This tenant's ledger entries, newest first",
-    authScopes: { tenant: true },
+    authScopes: { read: true },
     validate: forwardOnly,
     resolve: (_root, args, ctx) => {
       const tenantId = ctx.tenantId();
@@ -152,7 +153,7 @@ builder.queryField('quote', (t) =>
   t.field({
     type: QuoteRef,
     description: 'Your price for a model and whether your balance covers it. Holds nothing: a generation may still be refused.',
-    authScopes: { tenant: true },
+    authScopes: { read: true },
     args: { input: t.arg({ type: QuoteInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const tenantId = ctx.tenantId();
@@ -180,16 +181,7 @@ builder.mutationField('setLowBalanceThreshold', (t) =>
     errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: SetLowBalanceThresholdInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
-      const principal = ctx.principal!;
-      let tenantId: string;
-      if (principal.kind === 'tenant') {
-        // Another tenant's id reads as unknown: nothing says whether it exists.
-        if (input.tenantId && input.tenantId.id !== principal.tenantId) throw new NotFoundError('Tenant not found');
-        tenantId = principal.tenantId;
-      } else {
-        if (!input.tenantId) throw new ValidationError('tenantId: required for an admin', 'tenantId');
-        tenantId = input.tenantId.id;
-      }
+      const tenantId = tenantOfCaller(ctx, input.tenantId?.id);
       const balance = await setLowBalanceThreshold(ctx.db, { tenantId, credits: input.credits ?? null }, ctx.actor());
       return { available: balance.available, held: balance.held, low: isLow(balance) };
     },

@@ -87,7 +87,7 @@ for (const [name, model, input, description] of mutations) {
     t.field({
       type: TaskRef,
       description: `${description}. Holds your price at once, charges it when upstream accepts, refunds it if the task fails.`,
-      authScopes: { tenant: true },
+      authScopes: { generate: true },
       errors: { types: GENERATION_ERRORS },
       args: { input: t.arg({ type: input, required: true }) },
       resolve: (_root: unknown, args: { input: GenerationRequest }, ctx: Context) => {

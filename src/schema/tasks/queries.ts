@@ -9,7 +9,7 @@ builder.queryField('task', (t) =>
     type: 'Task',
     nullable: true,
     description: "One of the caller's tasks; null for an unknown id or another tenant's",
-    authScopes: { tenant: true },
+    authScopes: { read: true },
     args: { id: t.arg.globalID({ required: true, for: TaskRef }) },
     resolve: (query, _root, args, ctx) => ctx.db.task.findFirst({ ...query, where: { id: args.id.id, tenantId: ctx.tenantId() } }),
   }),
@@ -19,7 +19,7 @@ builder.queryField('tasks', (t) =>
   t.connection({
     type: TaskRef,
     description: "The caller's tasks, newest first",
-    authScopes: { tenant: true },
+    authScopes: { read: true },
     args: {
       status: t.arg({ type: TaskStatusEnum }),
       model: t.arg({ type: GenerationModelEnum }),

@@ -1,9 +1,10 @@
-import { issueApiKey, keyName, revokeApiKey } from '../../auth/api-keys.ts';
+import { gracePeriodSeconds, issueApiKey, keyName, revokeApiKey, rotateApiKey } from '../../auth/api-keys.ts';
 import { NotFoundError } from '../../errors.ts';
 import { createTenant, reactivateTenant, suspendTenant, suspensionReason, tenantName } from '../../tenants/service.ts';
 import { builder } from '../builder.ts';
 import { InputError } from '../errors.ts';
-import { ApiKeyRef, IssuedApiKeyRef, TenantRef } from './types.ts';
+import { assertGrantable, assertKeyOfCaller, tenantOfCaller } from './access.ts';
+import { ApiKeyRef, ApiKeyScopeEnum, IssuedApiKeyRef, RotatedApiKeyRef, TenantRef } from './types.ts';
 
 const CreateTenantInput = builder.inputType('CreateTenantInput', {
   fields: (t) => ({ name: t.string({ required: true, validate: tenantName }) }),
@@ -23,17 +24,31 @@ const IssueApiKeyInput = builder.inputType('IssueApiKeyInput', {
   fields: (t) => ({
     tenantId: t.globalID({ required: true, for: TenantRef }),
     name: t.string({ validate: keyName.nullish() }),
+    expiresAt: t.field({ type: 'DateTime', description: 'From then on the key is refused like a revoked one; omit for never' }),
+    scopes: t.field({
+      type: [ApiKeyScopeEnum],
+      description: 'What the key may do; default all. A tenant key grants only scopes it has',
+    }),
   }),
 });
 
 builder.mutationField('issueApiKey', (t) =>
   t.field({
     type: IssuedApiKeyRef,
-    description: 'Issues a tenant API key. The secret is returned once and never stored.',
-    authScopes: { admin: true },
+    description:
+      "Issues a tenant API key. The secret is returned once and never stored. Admins for any tenant; a tenant key with MANAGE_KEYS for its own tenant.",
+    authScopes: { admin: true, manageKeys: true },
     errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: IssueApiKeyInput, required: true }) },
-    resolve: (_root, { input }, ctx) => issueApiKey(ctx.db, { tenantId: input.tenantId.id, name: input.name ?? null }, ctx.actor()),
+    resolve: (_root, { input }, ctx) => {
+      const tenantId = tenantOfCaller(ctx, input.tenantId.id);
+      assertGrantable(ctx, input.scopes);
+      return issueApiKey(
+        ctx.db,
+        { tenantId, name: input.name ?? null, expiresAt: input.expiresAt ?? null, scopes: input.scopes ?? null },
+        ctx.actor(),
+      );
+    },
   }),
 );
 
@@ -59,11 +74,42 @@ const RevokeApiKeyInput = builder.inputType('RevokeApiKeyInput', {
 builder.mutationField('revokeApiKey', (t) =>
   t.field({
     type: ApiKeyRef,
-    description: 'Revokes a key. It stops working at once on every gateway process.',
-    authScopes: { admin: true },
+    description:
+      "Revokes a key. It stops working at once on every gateway process. A tenant key with MANAGE_KEYS revokes its own tenant's keys.",
+    authScopes: { admin: true, manageKeys: true },
     errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: RevokeApiKeyInput, required: true }) },
-    resolve: (_root, { input }, ctx) => revokeApiKey(ctx, input.id.id, ctx.actor()),
+    resolve: async (_root, { input }, ctx) => {
+      await assertKeyOfCaller(ctx, input.id.id);
+      return revokeApiKey(ctx, input.id.id, ctx.actor());
+    },
+  }),
+);
+
+const RotateApiKeyInput = builder.inputType('RotateApiKeyInput', {
+  fields: (t) => ({
+    keyId: t.globalID({ required: true, for: ApiKeyRef }),
+    gracePeriodSeconds: t.int({
+      required: true,
+      validate: gracePeriodSeconds,
+      description: 'How long the old secret keeps working (0: it stops at once; at most 30 days)',
+    }),
+  }),
+});
+
+builder.mutationField('rotateApiKey', (t) =>
+  t.field({
+    type: RotatedApiKeyRef,
+    description:
+      'Replaces a key with a new secret of the same settings; the old secret works until the grace period ends. ' +
+      "Admins for any key; a tenant key with MANAGE_KEYS for its own tenant's keys.",
+    authScopes: { admin: true, manageKeys: true },
+    errors: { types: [InputError, NotFoundError] },
+    args: { input: t.arg({ type: RotateApiKeyInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      await assertKeyOfCaller(ctx, input.keyId.id);
+      return rotateApiKey(ctx, { keyId: input.keyId.id, gracePeriodSeconds: input.gracePeriodSeconds }, ctx.actor());
+    },
   }),
 );
 

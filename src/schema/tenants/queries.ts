@@ -7,7 +7,7 @@ builder.queryField('me', (t) =>
   t.prismaField({
     type: 'Tenant',
     description: 'The tenant that owns the calling API key',
-    authScopes: { tenant: true },
+    authScopes: { read: true },
     resolve: (query, _root, _args, ctx) =>
       ctx.db.tenant.findUniqueOrThrow({ ...query, where: { id: ctx.tenantId() } }),
   }),

@@ -11,6 +11,15 @@ export const BalanceRef = builder.objectRef<{ available: number; held: number; l
   }),
 });
 
+export const ApiKeyScopeEnum = builder.enumType('ApiKeyScope', {
+  values: {
+    GENERATE: { description: 'Start generations' },
+    READ: { description: 'Read tasks, balance, prices, the ledger, usage; follow them live' },
+    MANAGE_KEYS: { description: "Issue, revoke and rotate the tenant's keys; rotate its webhook secret" },
+    WEBHOOKS: { description: 'Configure and inspect webhooks' },
+  } as const,
+});
+
 export const ApiKeyRef = builder.prismaNode('ApiKey', {
   id: { field: 'id' },
   description: 'An API key. The secret itself is shown only once, when issued.',
@@ -20,6 +29,9 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true, description: 'Refused from then on; a rotated key ends at its grace' }),
+    scopes: t.field({ type: [ApiKeyScopeEnum], resolve: (key) => key.scopes }),
+    rotatedFrom: t.relation('rotatedFrom', { nullable: true, description: 'The key this one replaced' }),
   }),
 });
 
@@ -56,5 +68,15 @@ export const IssuedApiKeyRef = builder
     fields: (t) => ({
       apiKey: t.field({ type: ApiKeyRef, resolve: (issued) => issued.apiKey }),
       secret: t.exposeString('secret', { description: 'The key itself. Store it now: it cannot be shown again.' }),
+    }),
+  });
+
+export const RotatedApiKeyRef = builder
+  .objectRef<{ apiKey: ApiKey; secret: string; oldKeyExpiresAt: Date }>('RotatedApiKey')
+  .implement({
+    fields: (t) => ({
+      apiKey: t.field({ type: ApiKeyRef, resolve: (rotated) => rotated.apiKey }),
+      secret: t.exposeString('secret', { description: 'The new key itself. Store it now: it cannot be shown again.' }),
+      oldKeyExpiresAt: t.expose('oldKeyExpiresAt', { type: 'DateTime', description: 'When the old secret stops working' }),
     }),
   });
