@@ -11,6 +11,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { schema } from './schema/index.ts';
 import type { AppDeps } from './server/context.ts';
 import { isLow } from './ledger/accounts.ts';
+import { UpstreamHealth } from './tasks/upstream-health.ts';
 import { startHttpServer } from './server/http-server.ts';
 import { createCallbackRoute } from './tasks/callback-route.ts';
 import type { TaskDeps } from './tasks/deps.ts';
@@ -151,9 +152,13 @@ export async function startGateway(
     const stopWebhookKicks = bus.on('webhooks', () => webhooks.kick());
     cleanups.push(async () => stopWebhookKicks());
     let baseUrl = config.publicUrl ?? '';
+    const health = new UpstreamHealth({ store, logger: logger.child({ component: 'upstream-health' }), ...config.breaker });
+    const stopHealth = bus.on('upstreamHealth', (event) => health.apply(event));
+    cleanups.push(async () => stopHealth());
     const tasks: TaskDeps = {
       store,
       upstream: upstream.client,
+      health,
       logger: logger.child({ component: 'tasks' }),
       settings: config.tasks,
       generations: limits.generations,

@@ -26,6 +26,14 @@ const changeEvent = z.discriminatedUnion('type', [
   // A rotation's old key: refused from `at` on, by every process.
   z.object({ type: z.literal('keyExpiry'), keyId: z.string(), at: z.coerce.date() }),
   z.object({ type: z.literal('webhooks') }),
+  // The upstream circuit breaker's state changed on some process (tasks/upstream-health.ts).
+  z.object({
+    type: z.literal('upstreamHealth'),
+    state: z.enum(['OK', 'OUT_OF_CREDITS', 'UNAUTHORIZED', 'RATE_LIMITED', 'DOWN']),
+    since: z.coerce.date(),
+    lastError: z.string().nullable(),
+    probeAt: z.coerce.date().nullable(),
+  }),
 ]);
 
 export type ChangeEvent = z.infer<typeof changeEvent>;

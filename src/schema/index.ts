@@ -12,5 +12,6 @@ import './subscriptions.ts';
 import './webhooks.ts';
 import './audit.ts';
 import './usage.ts';
+import './upstream.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -4,6 +4,7 @@ import type { SsrfPolicy } from '../net/ssrf.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
 import type { Budget } from '../limits/index.ts';
 import type { SingleFlight } from './single-flight.ts';
+import type { UpstreamHealth } from './upstream-health.ts';
 
 export interface TaskSettings {
   /** Tasks a tenant may have submitting or in progress at once. */
@@ -26,6 +27,8 @@ export interface TaskDeps {
   /** The database, and how the lifecycle's statements announce their changes. */
   store: Store;
   upstream: UpstreamClient;
+  /** What upstream's answers said of it; the breaker on /generate. */
+  health: UpstreamHealth;
   logger: Logger;
   settings: TaskSettings;
   /** Generation requests per tenant per minute, shared by every process (src/limits/). */

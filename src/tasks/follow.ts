@@ -42,11 +42,13 @@ export async function pollTask(deps: TaskDeps, task: Task): Promise<void> {
   try {
     record = await deps.upstream.status(task.upstreamTaskId!);
   } catch (error) {
+    await deps.health.failed(error);
     const delay = error instanceof UpstreamRateLimitError ? Math.max(1000, (error.retryAfterSeconds ?? 1) * 1000) : backoff();
     deps.logger.warn({ err: error, taskId: task.id, delayMs: delay }, 'status poll failed; will retry');
     await schedulePoll(db, task.id, delay, true);
     return;
   }
+  await deps.health.succeeded('status');
   if (record.status === 'IN_PROGRESS' && record.rawStatus !== 'IN_PROGRESS') {
     deps.logger.warn({ taskId: task.id, rawStatus: record.rawStatus }, 'unknown upstream status; treating as in progress');
   }

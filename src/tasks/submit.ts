@@ -47,6 +47,8 @@ async function submitOnce(deps: TaskDeps, tenantId: string, request: GenerationR
   // A replay is answered before anything else, and takes no rate-limit token.
   const earlier = await findReplay(deps, tenantId, request.idempotencyKey, hash);
   if (earlier) return earlier;
+  // An open breaker refuses at once: no token, nothing held, no upstream call.
+  deps.health.admit();
   await takeGenerationToken(deps.generations, tenantId);
   if (request.callbackUrl) await assertPublicUrl(request.callbackUrl, 'callbackUrl', deps.ssrfPolicy);
   const source = request.sourceTaskId ? await resolveSource(deps, tenantId, request) : null;
@@ -112,10 +114,12 @@ async function forward(deps: TaskDeps, task: Task, sourceUpstreamId: string | nu
     });
     upstreamTaskId = result.taskId;
   } catch (error) {
+    await deps.health.failed(error);
     const failure = toGatewayError(deps, error);
     await lifecycle.reject(deps.store, task, failure.message);
     throw failure;
   }
+  await deps.health.succeeded('generate');
   const { pollInitialMs, pollMaxMs } = deps.settings;
   const firstPoll = new Date(Date.now() + pollDelayMs(task.model, 0, { initialMs: pollInitialMs, maxMs: pollMaxMs }));
   const accepted = await acceptWithRetry(deps, task, upstreamTaskId, firstPoll);
