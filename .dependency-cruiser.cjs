@@ -68,6 +68,15 @@ module.exports = {
       to: { path: '^src/(ledger|tasks|schema|server|events|auth|upstream|tenants|simulator)/' },
     },
     {
+      name: 'metrics-low',
+      comment:
+        'Metrics (the Prometheus registry) sit low: tasks, events and the server record into them; they know ' +
+        "nothing of those, only the upstream client's types, which they wrap.",
+      severity: 'error',
+      from: { path: '^src/metrics/' },
+      to: { path: '^src/(ledger|tasks|schema|server|events|auth|tenants|limits|audit|simulator|db)/' },
+    },
+    {
       name: 'audit-low',
       comment:
         'The audit log sits just above db: the ledger, tenants, auth and events write through it in their own ' +

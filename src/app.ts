@@ -12,6 +12,9 @@ import { schema } from './schema/index.ts';
 import type { AppDeps } from './server/context.ts';
 import { isLow } from './ledger/accounts.ts';
 import { UpstreamHealth } from './tasks/upstream-health.ts';
+import { GatewayMetrics } from './metrics/registry.ts';
+import { instrumentUpstream } from './metrics/upstream.ts';
+import { pollerLagSeconds } from './tasks/store.ts';
 import { startHttpServer } from './server/http-server.ts';
 import { createCallbackRoute } from './tasks/callback-route.ts';
 import type { TaskDeps } from './tasks/deps.ts';
@@ -139,6 +142,19 @@ export async function startGateway(
     const upstream = options.upstream ?? (await startUpstream({ useSimulator: config.useSimulator, upstream: config.upstream, simulator: config.simulator, logger }));
     if (!options.upstream) cleanups.push(() => upstream.close());
 
+    // Read when /metrics is scraped (src/metrics/); `health` is set below, before the server starts.
+    const metrics = new GatewayMetrics({
+      pollerLagSeconds: () => pollerLagSeconds(db),
+      upstreamState: () => health.current().state,
+      liveConnections: () => limits.live.inUse('connection'),
+      liveSubscriptions: () => limits.live.inUse('subscription'),
+      databasePool: () => ({
+        inUse: database.pool.totalCount - database.pool.idleCount,
+        idle: database.pool.idleCount,
+        waiting: database.pool.waitingCount,
+      }),
+    });
+
     const ssrfPolicy = { allowHosts: config.webhooks.allowHosts };
     const webhooks = createWebhookDispatcher({
       db,
@@ -148,6 +164,8 @@ export async function startGateway(
       intervalMs: config.webhooks.intervalMs,
       ...(config.webhooks.leaseMs ? { leaseMs: config.webhooks.leaseMs } : {}),
       ...(config.webhooks.retryScheduleMs ? { schedule: config.webhooks.retryScheduleMs } : {}),
+      onAttempt: (status) =>
+        metrics.webhookDeliveries.inc({ outcome: status === 'DELIVERED' ? 'delivered' : status === 'PENDING' ? 'retry' : 'failed' }),
     });
     const stopWebhookKicks = bus.on('webhooks', () => webhooks.kick());
     cleanups.push(async () => stopWebhookKicks());
@@ -157,8 +175,9 @@ export async function startGateway(
     cleanups.push(async () => stopHealth());
     const tasks: TaskDeps = {
       store,
-      upstream: upstream.client,
+      upstream: instrumentUpstream(upstream.client, metrics),
       health,
+      metrics,
       logger: logger.child({ component: 'tasks' }),
       settings: config.tasks,
       generations: limits.generations,
@@ -199,7 +218,7 @@ export async function startGateway(
       stopExpiries();
       live.close();
     });
-    const deps: AppDeps = { config, db, store, logger, authenticator, live, limits, tasks };
+    const deps: AppDeps = { config, db, store, logger, authenticator, live, limits, tasks, metrics };
     const server = await startHttpServer(deps, schema, createCallbackRoute(tasks, (id) => poller.pollNow(id)));
     baseUrl ||= server.url;
 

@@ -46,6 +46,7 @@ const GATEWAY_ENV = {
   TASK_POLL_BATCH: [int(1, 10_000).default(50), 'Tasks polled concurrently per poller round.'],
   TASK_LEASE_MS: [int(100, 3_600_000).default(30_000), "How long a process's claim on a task poll lasts; a dead process's claims expire after this."],
   TASK_SUBMIT_TIMEOUT_MS: [int(1000, 86_400_000).default(120_000), 'A task still SUBMITTING after this was abandoned by a dead process: its hold is voided and it fails. Must exceed UPSTREAM_TIMEOUT_MS + UPSTREAM_RETRY_DEADLINE_MS.'],
+  METRICS_TOKEN: [z.string().min(16).optional(), 'When set, /metrics answers only `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters); unset, /metrics is open to whoever reaches the port.'],
   UPSTREAM_PROBE_INITIAL_MS: [int(10, 3_600_000).default(5000), 'After upstream answers 402 or 401 the breaker opens; the first generation this long after is let through as the probe (README, "Upstream health").'],
   UPSTREAM_PROBE_MAX_MS: [int(10, 86_400_000).default(300_000), 'Longest wait between probes: each failed probe doubles the wait up to this.'],
   TASK_DEADLINE_MS: [int(1000, 30 * 86_400_000).default(3_600_000), 'A task in progress longer than this ends FAILED and refunded (README, "Deadlines").'],
@@ -97,6 +98,8 @@ export interface Config {
   auth: { cacheTtlMs: number; negativeCacheMs: number; failuresPerMinute: number };
   shutdownTimeoutMs: number;
   tasks: TaskSettings & { ratePerMinute: number };
+  /** Bearer token /metrics requires; null: open. */
+  metricsToken: string | null;
   /** The upstream circuit breaker's probes (tasks/upstream-health.ts). */
   breaker: { probeInitialMs: number; probeMaxMs: number };
   /** Operations per minute per tenant. */
@@ -173,6 +176,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       submitTimeoutMs: e.TASK_SUBMIT_TIMEOUT_MS,
       deadlineMs: e.TASK_DEADLINE_MS,
     },
+    metricsToken: e.METRICS_TOKEN ?? null,
     breaker: { probeInitialMs: e.UPSTREAM_PROBE_INITIAL_MS, probeMaxMs: e.UPSTREAM_PROBE_MAX_MS },
     requestsPerMinute: e.TENANT_REQUESTS_PER_MINUTE,
     webhooks: {

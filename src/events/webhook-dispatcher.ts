@@ -3,6 +3,7 @@
 // processes never send the same row at once, and a row claimed by a process
 // that died is picked up again when its lease runs out.
 import type { Db } from '../db/client.ts';
+import type { WebhookDeliveryStatus } from '../generated/prisma/client.ts';
 import type { Logger } from '../logger.ts';
 import type { LookupFn, SsrfPolicy } from '../net/ssrf.ts';
 import { attemptDelivery, type AttemptDeps } from './webhook-attempt.ts';
@@ -33,6 +34,8 @@ export interface WebhookDispatcherDeps {
   leaseMs?: number;
   /** DNS for delivery targets; tests inject one. */
   lookup?: LookupFn;
+  /** Each attempt's outcome: DELIVERED, PENDING (to be retried) or FAILED (metrics). */
+  onAttempt?: (status: WebhookDeliveryStatus) => void;
 }
 
 export interface WebhookDispatcher {
@@ -87,7 +90,8 @@ export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDis
         try {
           let secret = secrets.get(row.tenantId);
           if (!secret) secrets.set(row.tenantId, (secret = webhookSecretFor(db, row.tenantId)));
-          await attemptDelivery(attemptDeps, row, await secret);
+          const status = await attemptDelivery(attemptDeps, row, await secret);
+          deps.onAttempt?.(status);
         } catch (err) {
           // A database failure: the row keeps its lease and is retried when it expires.
           logger.error({ err, deliveryId: row.id }, 'webhook attempt could not be recorded');

@@ -49,6 +49,13 @@ export class LiveSlots {
     return this.options.caps[kind];
   }
 
+  /** Slots of `kind` this process's connections and subscriptions hold now, every tenant together (metrics). */
+  inUse(kind: SlotKind): number {
+    let used = 0;
+    for (const [key, slot] of this.slots) if (key.startsWith(`${kind}:`)) used += slot.used;
+    return used;
+  }
+
   /** Takes one slot of `kind` for the tenant; false when the tenant is at its cap. */
   async acquire(tenantId: string, kind: SlotKind): Promise<boolean> {
     const slot = this.slotOf(tenantId, kind);

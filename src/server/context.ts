@@ -10,6 +10,7 @@ import type { Db } from '../db/client.ts';
 import type { LiveHub } from '../events/live.ts';
 import type { Limits } from '../limits/index.ts';
 import type { Logger } from '../logger.ts';
+import type { GatewayMetrics } from '../metrics/registry.ts';
 import type { TaskDeps } from '../tasks/deps.ts';
 
 /** Long-lived dependencies shared by every request and connection. */
@@ -25,6 +26,8 @@ export interface AppDeps {
   /** Limits shared with every other process (src/limits/). */
   limits: Limits;
   tasks: TaskDeps;
+  /** This process's Prometheus registry (/metrics). */
+  metrics: GatewayMetrics;
 }
 
 /** Filled in as an HTTP request is handled, for its one access-log line. */

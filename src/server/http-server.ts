@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
+import { bearerToken, secretsEqual } from '../auth/secrets.ts';
 import type { AppDeps } from './context.ts';
 import { checkReadiness, shippedMigrations } from './health.ts';
 import { attachWebSocket } from './websocket.ts';
@@ -39,6 +40,31 @@ function bodyTooLarge(req: IncomingMessage, res: ServerResponse, maxBytes: numbe
   return false;
 }
 
+/**
+ * Prometheus exposition. With METRICS_TOKEN set, only `Authorization: Bearer
+ * <token>` may scrape (401 otherwise); without it, anyone who reaches the
+ * port may (keep it off the public internet).
+ */
+function serveMetrics(deps: AppDeps, req: IncomingMessage, res: ServerResponse): void {
+  const token = deps.config.metricsToken;
+  if (token && !secretsEqual(bearerToken(req.headers.authorization ?? '') ?? '', token)) {
+    res.writeHead(401, { 'www-authenticate': 'Bearer', 'content-type': 'text/plain' });
+    res.end('metrics: Authorization: Bearer <METRICS_TOKEN> required\n');
+    return;
+  }
+  deps.metrics.scrape().then(
+    ({ body, contentType }) => {
+      res.writeHead(200, { 'content-type': contentType });
+      res.end(body);
+    },
+    (error: unknown) => {
+      deps.logger.error({ err: error }, 'metrics could not be collected');
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('metrics could not be collected\n');
+    },
+  );
+}
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -57,6 +83,7 @@ export async function startHttpServer(
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/metrics') return serveMetrics(deps, req, res);
     if (path === '/readyz') {
       void checkReadiness(deps.db, migrations).then((r) => sendJson(res, r.ready ? 200 : 503, r));
       return;

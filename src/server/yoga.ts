@@ -22,6 +22,7 @@ import { clientAddressResolver } from './client-address.ts';
 import { authenticate, buildContext, chargeOperation, type AppDeps, type Context, type RequestMeta } from './context.ts';
 import { createMasker, useErrorMasking, useHiddenSuggestions } from './errors.ts';
 import { useLiveSubscribe } from './live-subscribe.ts';
+import { useOperationMetrics } from './metrics-plugin.ts';
 
 /** What a transport hands the pipeline: node:http's request (HTTP, SSE), or a socket's principal (WebSocket). */
 export interface ServerContext {
@@ -202,6 +203,7 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
     },
     plugins: [
       accessLog(deps, metas),
+      useOperationMetrics(deps.metrics),
       parseErrorCode(),
       invalidJsonIsBadRequest(),
       ...(config.graphql.introspection ? [] : [noIntrospection()]),

@@ -1,5 +1,6 @@
 import type { Store } from '../db/announce.ts';
 import type { Logger } from '../logger.ts';
+import type { GatewayMetrics } from '../metrics/registry.ts';
 import type { SsrfPolicy } from '../net/ssrf.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
 import type { Budget } from '../limits/index.ts';
@@ -30,6 +31,7 @@ export interface TaskDeps {
   /** What upstream's answers said of it; the breaker on /generate. */
   health: UpstreamHealth;
   logger: Logger;
+  metrics: GatewayMetrics;
   settings: TaskSettings;
   /** Generation requests per tenant per minute, shared by every process (src/limits/). */
   generations: Budget;

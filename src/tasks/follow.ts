@@ -5,6 +5,7 @@ import type { UpstreamTaskRecord } from '../upstream/wire.ts';
 import type { TaskDeps } from './deps.ts';
 import { expire, settle, type Outcome } from './lifecycle.ts';
 import { schedulePoll } from './store.ts';
+import { countEnded } from './task-metrics.ts';
 
 /**
  * What an upstream record means for our task. FAILED, or consumed_credits
@@ -33,7 +34,8 @@ export async function pollTask(deps: TaskDeps, task: Task): Promise<void> {
   const { settings } = deps;
   const db = deps.store.db;
   if (task.submittedAt && Date.now() - task.submittedAt.getTime() > settings.deadlineMs) {
-    await expire(deps.store, task, settings.deadlineMs);
+    const expired = await expire(deps.store, task, settings.deadlineMs);
+    if (expired) countEnded(deps.metrics, expired);
     return;
   }
   const backoff = () =>
@@ -58,5 +60,6 @@ export async function pollTask(deps: TaskDeps, task: Task): Promise<void> {
     return;
   }
   // Null when another callback, poll or process settled it first: nothing more to do.
-  await settle(deps.store, task, outcome);
+  const ended = await settle(deps.store, task, outcome);
+  if (ended) countEnded(deps.metrics, ended);
 }

@@ -1,6 +1,7 @@
 import { createIntervalWorker, type Worker } from '../worker.ts';
 import type { TaskDeps } from './deps.ts';
 import { recover } from './lifecycle.ts';
+import { countRejected } from './task-metrics.ts';
 
 /**
  * Finishes what a dead process left half done. A task still SUBMITTING after
@@ -17,6 +18,7 @@ export function createRecovery(deps: TaskDeps, intervalMs = Math.min(5000, deps.
     });
     for (const task of stale) {
       const ended = await recover(deps.store, task);
+      if (ended) countRejected(deps.metrics, ended);
       if (ended) deps.logger.warn({ taskId: task.id, tenantId: task.tenantId }, 'abandoned submission resolved: hold voided');
     }
   });

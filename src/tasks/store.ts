@@ -46,3 +46,11 @@ export async function keepEarlyCallback(db: Db, taskId: string): Promise<boolean
   const changed = await db.$executeRaw`UPDATE task SET next_poll_at = now() WHERE id = ${taskId}::uuid AND status = 'SUBMITTING'`;
   return changed > 0;
 }
+
+/** Seconds since the oldest task due for a poll (and not leased) became due; 0 when none waits (metrics: poller lag). */
+export async function pollerLagSeconds(db: Db): Promise<number> {
+  const rows = await db.$queryRaw<{ lag: number | null }[]>`
+    SELECT EXTRACT(EPOCH FROM now() - min(next_poll_at))::float8 AS lag FROM task
+    WHERE status = 'IN_PROGRESS' AND next_poll_at <= now() AND (lease_until IS NULL OR lease_until < now())`;
+  return Math.max(0, rows[0]?.lag ?? 0);
+}

@@ -25,6 +25,7 @@ import {
 import type { TaskDeps } from './deps.ts';
 import * as lifecycle from './lifecycle.ts';
 import { takeGenerationToken } from './rate-limit.ts';
+import { countAccepted, countRejected } from './task-metrics.ts';
 import { requestHash, type GenerationRequest } from './requests.ts';
 import { upstreamInput } from './upstream-input.ts';
 
@@ -116,7 +117,8 @@ async function forward(deps: TaskDeps, task: Task, sourceUpstreamId: string | nu
   } catch (error) {
     await deps.health.failed(error);
     const failure = toGatewayError(deps, error);
-    await lifecycle.reject(deps.store, task, failure.message);
+    const rejected = await lifecycle.reject(deps.store, task, failure.message);
+    if (rejected) countRejected(deps.metrics, rejected);
     throw failure;
   }
   await deps.health.succeeded('generate');
@@ -129,6 +131,7 @@ async function forward(deps: TaskDeps, task: Task, sourceUpstreamId: string | nu
     deps.logger.error({ taskId: task.id, upstreamTaskId }, 'orphan upstream task: accepted after the submission was abandoned');
     throw new UpstreamUnavailableError('Upstream answered too late; nothing was charged. Please retry.');
   }
+  countAccepted(deps.metrics, accepted);
   return accepted;
 }
 
