@@ -218,7 +218,7 @@ function idsOf(t: TenantFixture, type: NodeType): string[] {
     case 'Tenant':
       return [t.id];
     case 'ApiKey':
-      return [t.keyId, ...t.spareKeyIds];
+      return [t.keyId, ...t.spareKeyIds, ...t.rotatableKeyIds];
     case 'WebhookDelivery':
       return t.deliveryIds;
   }
@@ -254,7 +254,7 @@ export function idArg(
   return fc.oneof(...arbs);
 }
 
-export type ListName = 'tasks' | 'ledgerEntries' | 'webhookDeliveries' | 'tenants';
+export type ListName = 'tasks' | 'ledgerEntries' | 'webhookDeliveries' | 'tenants' | 'auditLog';
 
 /** Cursors forged by hand: garbage, base64 garbage, Pothos's own format around things that are not row ids. */
 export const forgedCursor: fc.Arbitrary<string> = fc.oneof(
@@ -306,6 +306,7 @@ function cursorsOf(world: World, t: TenantFixture | null, list: ListName): strin
   const of = (f: TenantFixture) =>
     list === 'tasks' ? f.taskCursors : list === 'ledgerEntries' ? f.ledgerCursors : list === 'webhookDeliveries' ? f.deliveryCursors : [];
   if (list === 'tenants') return world.tenantCursors;
+  if (list === 'auditLog') return world.auditCursors.concat(world.auditCursorsOfA);
   return t ? of(t) : of(world.A).concat(of(world.B));
 }
 
@@ -313,7 +314,7 @@ function cursorsOf(world: World, t: TenantFixture | null, list: ListName): strin
 export function cursorArg(world: World, mode: Mode, list: ListName, caller: TenantFixture | null): fc.Arbitrary<unknown> {
   const own = cursorsOf(world, caller, list);
   const foreign = caller ? cursorsOf(world, otherTenant(world, caller), list) : [];
-  const otherLists = (['tasks', 'ledgerEntries', 'webhookDeliveries', 'tenants'] as const)
+  const otherLists = (['tasks', 'ledgerEntries', 'webhookDeliveries', 'tenants', 'auditLog'] as const)
     .filter((l) => l !== list)
     .flatMap((l) => cursorsOf(world, null, l));
   const arbs: fc.WeightedArbitrary<unknown>[] = [
@@ -356,6 +357,140 @@ export function enumArg(mode: Mode, values: readonly string[]): fc.Arbitrary<unk
     { weight: 1, arbitrary: fc.constantFrom('text_to_image', 'NOPE', '', 'TEXT_TO_IMAGE\u0000', 'TEXT_TO_IMAGE ') },
     { weight: 1, arbitrary: junkValue },
   );
+}
+
+export const API_KEY_SCOPES = ['GENERATE', 'READ', 'MANAGE_KEYS', 'WEBHOOKS'] as const;
+
+/** The scopes of a new key: any subset (none among them), repeats, all; in `any` mode unknown names and wrong types too. */
+export function scopesArg(mode: Mode): fc.Arbitrary<unknown> {
+  const scopes = fc.oneof(
+    { weight: 3, arbitrary: fc.subarray([...API_KEY_SCOPES]) },
+    { weight: 1, arbitrary: fc.constant([...API_KEY_SCOPES]) },
+    { weight: 1, arbitrary: fc.constant([]) },
+    { weight: 2, arbitrary: fc.array(fc.constantFrom(...API_KEY_SCOPES), { maxLength: 8 }) },
+    { weight: 1, arbitrary: fc.array(fc.constantFrom(...API_KEY_SCOPES), { minLength: 200, maxLength: 1000 }) },
+  );
+  if (mode === 'typed') return scopes;
+  return fc.oneof(
+    { weight: 6, arbitrary: scopes },
+    { weight: 1, arbitrary: fc.array(enumArg('any', [...API_KEY_SCOPES, 'ADMIN', 'read', 'MANAGE_KEYS ']), { maxLength: 4 }) },
+    { weight: 1, arbitrary: fc.constantFrom('READ', ['READ', null], [['READ']], [null], 'GENERATE,READ') },
+    { weight: 1, arbitrary: junkValue },
+  );
+}
+
+// ---------------------------------------------------------------- instants
+
+const DAY_MS = 86_400_000;
+/** The last instant a JS Date can hold, either way (±8.64e15 ms from the epoch). */
+const MAX_DATE_MS = 8.64e15;
+
+/** Instants at every boundary: a JS Date's range, PostgreSQL's (4714 BC), year 0, 32-bit seconds, the epoch, 9999. */
+export const INSTANT_BOUNDARIES_MS: readonly number[] = [
+  -MAX_DATE_MS,
+  -MAX_DATE_MS + DAY_MS,
+  Date.UTC(-4713, 10, 24) - 1,
+  Date.UTC(-4713, 10, 24),
+  Date.parse('0000-01-01T00:00:00Z'),
+  Date.UTC(1000, 0, 1),
+  -1,
+  0,
+  1,
+  (2 ** 31 - 1) * 1000,
+  2 ** 31 * 1000,
+  2 ** 32 * 1000,
+  Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+  Date.UTC(10000, 0, 1),
+  MAX_DATE_MS - 366 * DAY_MS,
+  MAX_DATE_MS - DAY_MS,
+  MAX_DATE_MS,
+];
+
+/** Offsets from now: the past, the very near future (a key that expires while in use), and far. */
+const NOW_OFFSETS_MS: readonly number[] = [-366 * DAY_MS, -DAY_MS, -1000, -1, 0, 1, 50, 1000, 60_000, DAY_MS, 30 * DAY_MS, 366 * DAY_MS, 100 * 366 * DAY_MS];
+
+const clampInstant = (ms: number) => Math.max(-MAX_DATE_MS, Math.min(MAX_DATE_MS, ms));
+const iso = (ms: number) => new Date(clampInstant(ms)).toISOString();
+
+/** An instant in ms: at a boundary, around now, or anywhere a Date reaches. */
+const instantMs: fc.Arbitrary<number> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...INSTANT_BOUNDARIES_MS) },
+  { weight: 3, arbitrary: fc.constantFrom(...NOW_OFFSETS_MS).map((d) => Date.now() + d) },
+  { weight: 2, arbitrary: fc.integer({ min: -400 * DAY_MS, max: 400 * DAY_MS }).map((d) => Date.now() + d) },
+  { weight: 1, arbitrary: fc.date({ noInvalidDate: true }).map((d) => d.getTime()) },
+);
+
+/** Strings a JS Date parses though they are no ISO-8601 instant of UTC: offsets, dates alone, RFC 2822, bare numbers. */
+const ODD_BUT_PARSED = [
+  '2030-01-01',
+  '2030-01-01T00:00:00+14:00',
+  '2030-01-01T00:00:00-12:00',
+  '2030-01-01T00:00',
+  '2030-01-01T00:00:00.123456789Z',
+  'Tue, 01 Jan 2030 00:00:00 GMT',
+  'January 1, 2030',
+  '2030',
+  '0',
+  '1',
+  '-1',
+  '+275760-09-13T00:00:00.000Z',
+  '-271821-04-20T00:00:00.000Z',
+  '-004713-11-24T00:00:00.000Z',
+  '0000-01-01T00:00:00.000Z',
+].filter((t) => !Number.isNaN(new Date(t).getTime()));
+
+/** Strings no Date parses, or JSON values of other types: the DateTime scalar refuses them. */
+const NOT_INSTANTS: readonly unknown[] = [
+  '',
+  ' ',
+  'now',
+  'yesterday',
+  '2030-13-01T00:00:00Z',
+  '2030-01-32T00:00:00Z',
+  '2030-01-01T24:00:01Z',
+  '2016-12-31T23:59:60Z',
+  '+275760-09-13T00:00:00.001Z',
+  '2030-01-01T00:00:00Z\u0000',
+  'NaN',
+  'Infinity',
+  1_900_000_000_000,
+  0,
+  -1,
+  true,
+  null,
+  {},
+  ['2030-01-01T00:00:00Z'],
+];
+
+/** A DateTime argument: an instant in ISO-8601 (mostly), odd but parsed forms; in `any` mode strings no Date parses and wrong types. */
+export function dateTimeArg(mode: Mode): fc.Arbitrary<unknown> {
+  const parsed = fc.oneof({ weight: 8, arbitrary: instantMs.map(iso) }, { weight: 1, arbitrary: fc.constantFrom(...ODD_BUT_PARSED) });
+  if (mode === 'typed') return parsed;
+  return fc.oneof(
+    { weight: 6, arbitrary: parsed },
+    { weight: 2, arbitrary: fc.constantFrom(...NOT_INSTANTS) },
+    { weight: 1, arbitrary: fuzzString },
+    { weight: 1, arbitrary: junkValue },
+  );
+}
+
+/**
+ * A window [from, to): mostly `to` a span after `from` (nothing, a
+ * millisecond, a day, exactly the 366-day limit, just past it, backwards),
+ * often around now so that it holds the fixtures' tasks; or two instants
+ * drawn apart.
+ */
+export function windowArg(mode: Mode): fc.Arbitrary<{ from: unknown; to: unknown }> {
+  const span = fc.oneof(
+    { weight: 3, arbitrary: fc.constantFrom(0, 1, -1, DAY_MS, 7 * DAY_MS, 366 * DAY_MS - 1, 366 * DAY_MS, 366 * DAY_MS + 1, 367 * DAY_MS, -DAY_MS) },
+    { weight: 2, arbitrary: fc.integer({ min: -400 * DAY_MS, max: 400 * DAY_MS }) },
+    { weight: 1, arbitrary: fc.constantFrom(MAX_DATE_MS, 2 * MAX_DATE_MS) },
+  );
+  const aroundNow = fc.integer({ min: -366 * DAY_MS, max: DAY_MS }).map((d) => Date.now() + d);
+  const paired = fc
+    .tuple(fc.oneof({ weight: 2, arbitrary: aroundNow }, { weight: 2, arbitrary: instantMs }), span)
+    .map(([from, d]) => ({ from: iso(from), to: iso(from + d) }));
+  return fc.oneof({ weight: 4, arbitrary: paired }, { weight: 1, arbitrary: fc.record({ from: dateTimeArg(mode), to: dateTimeArg(mode) }) });
 }
 
 /** URLs for callbackUrl and imageUrls: receivers that exist, private and odd addresses, bad schemes, nasty bytes, too long. */
@@ -452,15 +587,19 @@ function principal(world: World, kind: Exclude<PrincipalKind, 'garbage'>): Princ
   return { kind, authorization: authorizationOf(world, kind) };
 }
 
-/** A principal that may call a `scope` field. */
+type KeyKind = 'admin' | 'adminKey' | 'tenantA' | 'tenantB';
+const KEY_KINDS: readonly KeyKind[] = ['admin', 'adminKey', 'tenantA', 'tenantB'];
+
+/** A principal that may call a `scope` field: an admin, a tenant, or (`either`) any of them. */
 export function rightPrincipal(world: World, scope: Scope): fc.Arbitrary<Principal> {
-  return fc.constantFrom(...(scope === 'admin' ? (['admin', 'adminKey'] as const) : (['tenantA', 'tenantB'] as const))).map((k) => principal(world, k));
+  return fc.constantFrom(...KEY_KINDS.filter((k) => isRightPrincipal(k, scope))).map((k) => principal(world, k));
 }
 
-/** A principal that may not call a `scope` field: the other kind, none, a revoked key, garbage. */
+/** A principal that may not call a `scope` field: the other kind (if any), none, a revoked key, garbage. */
 export function wrongPrincipal(world: World, scope: Scope): fc.Arbitrary<Principal> {
+  const otherKind = KEY_KINDS.filter((k) => !isRightPrincipal(k, scope));
   return fc.oneof(
-    { weight: 3, arbitrary: fc.constantFrom(...(scope === 'admin' ? (['tenantA', 'tenantB'] as const) : (['admin', 'adminKey'] as const))).map((k) => principal(world, k)) },
+    ...(otherKind.length ? [{ weight: 3, arbitrary: fc.constantFrom(...otherKind).map((k) => principal(world, k)) }] : []),
     { weight: 1, arbitrary: fc.constant(principal(world, 'none')) },
     { weight: 1, arbitrary: fc.constant(principal(world, 'revoked')) },
     { weight: 2, arbitrary: garbageAuthorization(world).map((authorization): Principal => ({ kind: 'garbage', authorization })) },
@@ -483,14 +622,20 @@ export interface OperationSpec {
   selection: string;
   /** Arguments for a call by `principal` (optional ones present or not). */
   values(world: World, mode: Mode, principal: Principal): fc.Arbitrary<Record<string, unknown>>;
+  /** A rule of the field's own answer (`data[field]`) for `principal`: what is wrong with it, or null. */
+  check?(world: World, principal: Principal, value: unknown): string | null;
 }
 
 export const TASK_SELECTION = `id model status prompt imageUrls resultUrls creditsCharged refunded errorMessage public
   createdAt updatedAt completedAt sourceTask { id status prompt }`;
 const PAGE_INFO = 'pageInfo { hasNextPage hasPreviousPage startCursor endCursor }';
-const TENANT_SELECTION = `id name createdAt balance { available held } apiKeys { id name prefix createdAt lastUsedAt revokedAt }`;
+const BALANCE_SELECTION = 'available held low';
+const API_KEY_SELECTION = 'id name prefix createdAt lastUsedAt revokedAt expiresAt scopes rotatedFrom { id prefix revokedAt expiresAt }';
+const TENANT_SELECTION = `id name createdAt status suspendedReason suspendedAt balance { ${BALANCE_SELECTION} } apiKeys { ${API_KEY_SELECTION} }`;
 const ERRORS = `__typename ... on Error { code message } ... on ValidationError { field }`;
 const GENERATION_ERRORS = `... on InsufficientCreditsError { required available } ... on RateLimitedError { retryAfterSeconds }`;
+const ISSUED_KEY_SELECTION = `apiKey { ${API_KEY_SELECTION} } secret`;
+const LEDGER_ENTRY_SELECTION = 'id kind amount balanceAfter note createdAt';
 const result = (success: string, data: string) => `${ERRORS} ... on ${success} { data { ${data} } }`;
 const generationResult = (success: string) => `${result(success, TASK_SELECTION)} ${GENERATION_ERRORS}`;
 
@@ -534,6 +679,54 @@ function sourceTaskArg(world: World, mode: Mode, caller: TenantFixture | null): 
 
 const tenantIds = (world: World) => [world.A.id, world.B.id, world.priceTenantId];
 
+/**
+ * A Tenant id argument of a field open to admins and tenant keys, seen from
+ * `principal`: an admin (or a caller refused anyway) names `adminTargets`;
+ * a tenant names itself, or (NOT_FOUND, FORBIDDEN) the other tenant and the
+ * tenants without a key.
+ */
+function tenantIdArg(world: World, mode: Mode, principal: Principal, adminTargets: string[] = tenantIds(world)): fc.Arbitrary<unknown> {
+  const caller = tenantOf(world, principal.kind);
+  if (!caller) return idArg(world, mode, 'Tenant', null, { own: adminTargets });
+  return idArg(world, mode, 'Tenant', caller, { foreign: [otherTenant(world, caller).id, ...world.otherTenantIds] });
+}
+
+/**
+ * Key ids for revokeApiKey and rotateApiKey, by who calls. No property may
+ * end a key another property calls with (the tenants' keys, the admin key):
+ *   - an admin ends the spare and rotatable keys of A, B and the admins;
+ *   - a tenant ends its own spare and rotatable keys, never its own key; it is
+ *     tried on every key of the other tenant's and of the admins' (NOT_FOUND);
+ *   - a caller refused anyway is tried on every key, those called with too.
+ */
+function keyTargets(world: World, kind: PrincipalKind): { own: string[]; foreign: string[] } {
+  const endable = (t: TenantFixture) => [...t.spareKeyIds, ...t.rotatableKeyIds];
+  const caller = tenantOf(world, kind);
+  if (caller) {
+    const other = otherTenant(world, caller);
+    return { own: endable(caller), foreign: [other.keyId, ...endable(other), world.adminKeyId, ...world.adminSpareKeyIds, ...world.adminRotatableKeyIds] };
+  }
+  const admins = [...world.adminSpareKeyIds, ...world.adminRotatableKeyIds];
+  if (isRightPrincipal(kind, 'admin')) return { own: [...endable(world.A), ...endable(world.B), ...admins], foreign: [] };
+  return { own: [world.A.keyId, world.B.keyId, world.adminKeyId, ...endable(world.A), ...endable(world.B), ...admins], foreign: [] };
+}
+
+/** A key id argument of revokeApiKey and rotateApiKey (see keyTargets): the caller's, others', forged, of another type. */
+function keyIdArg(world: World, mode: Mode, principal: Principal): fc.Arbitrary<unknown> {
+  const { own, foreign } = keyTargets(world, principal.kind);
+  const arbs: fc.WeightedArbitrary<unknown>[] = [
+    { weight: 3, arbitrary: fc.constantFrom(...own) },
+    { weight: 4, arbitrary: forgedId('ApiKey') },
+    // Real ids of other types (never of a key: a task's id is no key's).
+    { weight: 1, arbitrary: fc.constantFrom(...realIds(world, 'ApiKey')) },
+  ];
+  if (foreign.length) arbs.push({ weight: 3, arbitrary: fc.constantFrom(...foreign) });
+  return orJunk(mode, fc.oneof(...arbs));
+}
+
+/** Signed credit amounts at every boundary of adjustCredits (non-zero, |n| ≤ 2,000,000,000). */
+const SIGNED_AMOUNTS: readonly number[] = [...new Set(INT32_BOUNDARIES.flatMap((n) => [n, -n]))].filter((n) => n >= -(2 ** 31) && n <= 2 ** 31 - 1);
+
 export const OPERATIONS: OperationSpec[] = [
   // ------------------------------------------------------------ tenant queries
   {
@@ -553,11 +746,19 @@ export const OPERATIONS: OperationSpec[] = [
     values: (_world, mode) => withExtra(mode, fc.constant({})),
   },
   {
+    field: 'quote',
+    kind: 'query',
+    scope: 'tenant',
+    args: { input: 'QuoteInput!' },
+    selection: 'model credits available affordable',
+    values: (_world, mode) => input(mode, record(mode, { model: enumArg(mode, MODELS) }, ['model'])),
+  },
+  {
     field: 'ledgerEntries',
     kind: 'query',
     scope: 'tenant',
     args: { first: 'Int', last: 'Int', after: 'String', before: 'String' },
-    selection: `edges { cursor node { id kind amount balanceAfter note createdAt } } ${PAGE_INFO}`,
+    selection: `edges { cursor node { ${LEDGER_ENTRY_SELECTION} } } ${PAGE_INFO}`,
     values: (world, mode, p) => withExtra(mode, pageArgs(world, mode, 'ledgerEntries', tenantOf(world, p.kind))),
   },
   {
@@ -611,8 +812,59 @@ export const OPERATIONS: OperationSpec[] = [
     kind: 'query',
     scope: 'admin',
     args: { first: 'Int', last: 'Int', after: 'String', before: 'String' },
-    selection: `edges { cursor node { id name balance { available held } } } ${PAGE_INFO}`,
+    selection: `edges { cursor node { id name status suspendedReason suspendedAt balance { ${BALANCE_SELECTION} } } } ${PAGE_INFO}`,
     values: (world, mode) => withExtra(mode, pageArgs(world, mode, 'tenants', null)),
+  },
+  {
+    field: 'auditLog',
+    kind: 'query',
+    scope: 'admin',
+    args: { tenantId: 'ID', first: 'Int', last: 'Int', after: 'String', before: 'String' },
+    selection: `edges { cursor node { id action actor { kind keyId prefix } tenant { id name status } details createdAt } } ${PAGE_INFO}`,
+    values: (world, mode) =>
+      withExtra(
+        mode,
+        fc
+          .tuple(
+            pageArgs(world, mode, 'auditLog', null),
+            record(mode, { tenantId: nullable(idArg(world, mode, 'Tenant', null, { own: [...tenantIds(world), world.suspendTenantId] })) }, []),
+          )
+          .map(([a, b]) => ({ ...a, ...b })),
+      ),
+  },
+  {
+    field: 'upstreamHealth',
+    kind: 'query',
+    scope: 'admin',
+    args: {},
+    selection: 'state since lastError probeAt',
+    values: (_world, mode) => withExtra(mode, fc.constant({})),
+  },
+  // ------------------------------------------------------------ admin or tenant queries
+  {
+    field: 'usageReport',
+    kind: 'query',
+    scope: 'either',
+    args: { input: 'UsageReportInput!' },
+    selection: `day model tasks succeeded failed creditsCharged creditsRefunded upstreamCredits margin
+      tenant { id name status balance { ${BALANCE_SELECTION} } }`,
+    values: (world, mode, p) =>
+      input(
+        mode,
+        fc
+          .tuple(windowArg(mode), record(mode, { tenantId: nullable(tenantIdArg(world, mode, p, [...tenantIds(world), world.suspendTenantId])) }, []))
+          .map(([w, t]) => ({ ...w, ...t })),
+      ),
+    // Upstream's cost and the margin are the reseller's: a tenant reads its own rows, without them.
+    check: (world, p, value) => {
+      const caller = tenantOf(world, p.kind);
+      if (!caller || !Array.isArray(value)) return null;
+      for (const row of value as { upstreamCredits?: unknown; margin?: unknown; tenant?: { id?: unknown } }[]) {
+        if (row.upstreamCredits != null || row.margin != null) return `tenant ${caller.label} got upstreamCredits or margin in its usage: ${JSON.stringify(row)}`;
+        if (row.tenant?.id !== caller.id) return `tenant ${caller.label} got a usage row of another tenant: ${JSON.stringify(row)}`;
+      }
+      return null;
+    },
   },
   // ------------------------------------------------------------ admin mutations
   {
@@ -620,53 +872,56 @@ export const OPERATIONS: OperationSpec[] = [
     kind: 'mutation',
     scope: 'admin',
     args: { input: 'CreateTenantInput!' },
-    selection: result('MutationCreateTenantSuccess', 'id name balance { available held }'),
+    selection: result('MutationCreateTenantSuccess', `id name status suspendedReason suspendedAt balance { ${BALANCE_SELECTION} }`),
     values: (_world, mode) => input(mode, record(mode, { name: stringArg(mode) }, ['name'])),
   },
   {
-    field: 'issueApiKey',
+    field: 'suspendTenant',
     kind: 'mutation',
     scope: 'admin',
-    args: { input: 'IssueApiKeyInput!' },
-    selection: result('MutationIssueApiKeySuccess', 'apiKey { id name prefix } secret'),
+    args: { input: 'SuspendTenantInput!' },
+    selection: result('MutationSuspendTenantSuccess', TENANT_SELECTION),
+    // An admin suspends a tenant of its own (A and B keep generating, so the
+    // generation fuzzing still reaches upstream); a caller without the scope is
+    // tried on A and B too.
+    values: (world, mode, p) =>
+      input(
+        mode,
+        record(
+          mode,
+          {
+            tenantId: isRightPrincipal(p.kind, 'admin')
+              ? idArg(world, mode, 'Tenant', null, { own: [world.suspendTenantId], foreign: [] })
+              : idArg(world, mode, 'Tenant', null, { own: [world.A.id, world.B.id, world.suspendTenantId] }),
+            reason: stringArg(mode),
+          },
+          ['tenantId', 'reason'],
+        ),
+      ),
+  },
+  {
+    field: 'reactivateTenant',
+    kind: 'mutation',
+    scope: 'admin',
+    args: { input: 'ReactivateTenantInput!' },
+    selection: result('MutationReactivateTenantSuccess', TENANT_SELECTION),
     values: (world, mode) =>
-      input(mode, record(mode, { tenantId: idArg(world, mode, 'Tenant', null, { own: tenantIds(world) }), name: nullable(stringArg(mode)) }, ['tenantId'])),
+      input(mode, record(mode, { tenantId: idArg(world, mode, 'Tenant', null, { own: [...tenantIds(world), world.suspendTenantId] }) }, ['tenantId'])),
   },
   {
     field: 'issueAdminApiKey',
     kind: 'mutation',
     scope: 'admin',
     args: { input: 'IssueAdminApiKeyInput!' },
-    selection: result('MutationIssueAdminApiKeySuccess', 'apiKey { id name prefix } secret'),
+    selection: result('MutationIssueAdminApiKeySuccess', ISSUED_KEY_SELECTION),
     values: (_world, mode) => input(mode, record(mode, { name: nullable(stringArg(mode)) }, [])),
-  },
-  {
-    field: 'revokeApiKey',
-    kind: 'mutation',
-    scope: 'admin',
-    args: { input: 'RevokeApiKeyInput!' },
-    selection: result('MutationRevokeApiKeySuccess', 'id name prefix revokedAt'),
-    // An admin revokes only spare keys (the keys the suite calls with must keep
-    // working); a caller without the scope is tried on those keys too.
-    values: (world, mode, p) => {
-      const spare = [...world.A.spareKeyIds, ...world.B.spareKeyIds, ...world.adminSpareKeyIds];
-      const admin = isRightPrincipal(p.kind, 'admin');
-      const ids = admin ? spare : [...spare, world.A.keyId, world.B.keyId];
-      const wrongType = admin ? [...world.A.taskIds, world.B.id, ...world.B.deliveryIds] : realIds(world);
-      const id = fc.oneof(
-        { weight: 3, arbitrary: fc.constantFrom(...ids) },
-        { weight: 4, arbitrary: forgedId('ApiKey') },
-        { weight: 1, arbitrary: fc.constantFrom(...wrongType) },
-      );
-      return input(mode, record(mode, { id: orJunk(mode, id) }, ['id']));
-    },
   },
   {
     field: 'topUpCredits',
     kind: 'mutation',
     scope: 'admin',
     args: { input: 'TopUpCreditsInput!' },
-    selection: result('MutationTopUpCreditsSuccess', 'id kind amount balanceAfter note createdAt'),
+    selection: result('MutationTopUpCreditsSuccess', LEDGER_ENTRY_SELECTION),
     values: (world, mode) =>
       input(
         mode,
@@ -679,6 +934,36 @@ export const OPERATIONS: OperationSpec[] = [
             note: nullable(stringArg(mode)),
           },
           ['tenantId', 'amount', 'idempotencyKey'],
+        ),
+      ),
+  },
+  {
+    field: 'adjustCredits',
+    kind: 'mutation',
+    scope: 'admin',
+    args: { input: 'AdjustCreditsInput!' },
+    selection: `${result('MutationAdjustCreditsSuccess', LEDGER_ENTRY_SELECTION)} ... on InsufficientCreditsError { required available }`,
+    // Small amounts either way, and every boundary with both signs. A and B
+    // are adjusted too: removing more than is available is refused, and a
+    // random amount is rarely within their balance, so they keep credits to
+    // generate with.
+    values: (world, mode) =>
+      input(
+        mode,
+        record(
+          mode,
+          {
+            tenantId: idArg(world, mode, 'Tenant', null, { own: [...tenantIds(world), world.suspendTenantId] }),
+            amount: fc.oneof(
+              { weight: 2, arbitrary: fc.integer({ min: 1, max: 1000 }) },
+              { weight: 2, arbitrary: fc.integer({ min: -1000, max: -1 }) },
+              { weight: 3, arbitrary: fc.constantFrom(...SIGNED_AMOUNTS) },
+              { weight: 2, arbitrary: intArg(mode) },
+            ),
+            reason: stringArg(mode),
+            idempotencyKey: idempotencyKeyArg(world, mode),
+          },
+          ['tenantId', 'amount', 'reason', 'idempotencyKey'],
         ),
       ),
   },
@@ -708,13 +993,84 @@ export const OPERATIONS: OperationSpec[] = [
         ),
       ),
   },
+  // ------------------------------------------------------------ admin or tenant mutations
+  {
+    field: 'issueApiKey',
+    kind: 'mutation',
+    scope: 'either',
+    args: { input: 'IssueApiKeyInput!' },
+    selection: result('MutationIssueApiKeySuccess', ISSUED_KEY_SELECTION),
+    values: (world, mode, p) =>
+      input(
+        mode,
+        record(
+          mode,
+          { tenantId: tenantIdArg(world, mode, p), name: nullable(stringArg(mode)), expiresAt: nullable(dateTimeArg(mode)), scopes: nullable(scopesArg(mode)) },
+          ['tenantId'],
+        ),
+      ),
+  },
+  {
+    field: 'revokeApiKey',
+    kind: 'mutation',
+    scope: 'either',
+    args: { input: 'RevokeApiKeyInput!' },
+    selection: result('MutationRevokeApiKeySuccess', API_KEY_SELECTION),
+    // Only keys no property calls with are revoked (keyTargets).
+    values: (world, mode, p) => input(mode, record(mode, { id: keyIdArg(world, mode, p) }, ['id'])),
+  },
+  {
+    field: 'rotateApiKey',
+    kind: 'mutation',
+    scope: 'either',
+    args: { input: 'RotateApiKeyInput!' },
+    selection: result('MutationRotateApiKeySuccess', `apiKey { ${API_KEY_SELECTION} } secret oldKeyExpiresAt`),
+    // Only keys no property calls with are rotated (keyTargets), so a grace of
+    // 0, which ends the old key at once, is fine: every boundary of it is sent.
+    values: (world, mode, p) =>
+      input(
+        mode,
+        record(
+          mode,
+          {
+            keyId: keyIdArg(world, mode, p),
+            gracePeriodSeconds: fc.oneof(
+              { weight: 3, arbitrary: fc.constantFrom(0, 1, 60, 86_400, 2_591_999, 2_592_000, 2_592_001, -1, 2 ** 31 - 1, -(2 ** 31)) },
+              { weight: 2, arbitrary: fc.integer({ min: 0, max: 2_592_000 }) },
+              { weight: 2, arbitrary: intArg(mode) },
+            ),
+          },
+          ['keyId', 'gracePeriodSeconds'],
+        ),
+      ),
+  },
   {
     field: 'rotateWebhookSecret',
     kind: 'mutation',
-    scope: 'admin',
+    scope: 'either',
     args: { input: 'RotateWebhookSecretInput!' },
     selection: result('MutationRotateWebhookSecretSuccess', 'secret rotatedAt'),
-    values: (world, mode) => input(mode, record(mode, { tenantId: idArg(world, mode, 'Tenant', null, { own: tenantIds(world) }) }, ['tenantId'])),
+    values: (world, mode, p) => input(mode, record(mode, { tenantId: tenantIdArg(world, mode, p) }, ['tenantId'])),
+  },
+  {
+    field: 'setLowBalanceThreshold',
+    kind: 'mutation',
+    scope: 'either',
+    args: { input: 'SetLowBalanceThresholdInput!' },
+    selection: result('MutationSetLowBalanceThresholdSuccess', BALANCE_SELECTION),
+    // tenantId may be left out: VALIDATION for an admin, the caller's own tenant for a tenant key.
+    values: (world, mode, p) =>
+      input(
+        mode,
+        record(
+          mode,
+          {
+            tenantId: nullable(tenantIdArg(world, mode, p, [...tenantIds(world), world.suspendTenantId])),
+            credits: nullable(fc.oneof({ weight: 2, arbitrary: fc.integer({ min: 0, max: 2000 }) }, { weight: 3, arbitrary: intArg(mode) })),
+          },
+          [],
+        ),
+      ),
   },
   // ------------------------------------------------------------ tenant mutations
   {
@@ -793,14 +1149,14 @@ export const SUBSCRIPTIONS: OperationSpec[] = [
     kind: 'subscription',
     scope: 'tenant',
     args: {},
-    selection: 'available held',
+    selection: BALANCE_SELECTION,
     values: (_world, mode) => withExtra(mode, fc.constant({})),
   },
 ];
 
 // ---------------------------------------------------------------- documents
 
-const ENUM_KEYS = new Set(['model', 'status']);
+const ENUM_KEYS = new Set(['model', 'status', 'scopes']);
 
 /** A JS value as a GraphQL literal (enum names bare where the key is an enum). */
 export function literal(value: unknown, key?: string): string {
@@ -885,7 +1241,14 @@ function sampleDocuments(world: World): string[] {
     'mutation { textToImage(input: { prompt: "a cat" }) { __typename ... on Error { code message } } }',
     `mutation { upscale(input: { sourceTaskId: "${world.B.imageTaskId}" }) { __typename ... on Error { code } } }`,
     'mutation { topUpCredits(input: { tenantId: "x", amount: 1, idempotencyKey: "k" }) { __typename } }',
-    'subscription { balanceChanged { available held } }',
+    'subscription { balanceChanged { available held low } }',
+    '{ quote(input: { model: TEXT_TO_IMAGE }) { model credits available affordable } }',
+    '{ usageReport(input: { from: "2020-01-01T00:00:00Z", to: "2020-12-31T00:00:00Z" }) { day tenant { id name status } tasks upstreamCredits margin } }',
+    '{ auditLog(first: 2) { edges { cursor node { id action actor { kind keyId prefix } tenant { id } details } } } }',
+    'mutation { adjustCredits(input: { tenantId: "x", amount: -1, reason: "r", idempotencyKey: "k" }) { __typename ... on Error { code } } }',
+    'mutation { rotateApiKey(input: { keyId: "x", gracePeriodSeconds: 0 }) { __typename ... on Error { code } } }',
+    'mutation { issueApiKey(input: { tenantId: "x", scopes: [READ, GENERATE], expiresAt: "2999-01-01T00:00:00Z" }) { __typename } }',
+    'mutation { setLowBalanceThreshold(input: { credits: 10 }) { __typename ... on MutationSetLowBalanceThresholdSuccess { data { low } } } }',
   ];
 }
 
@@ -896,7 +1259,7 @@ export function documentArg(world: World): fc.Arbitrary<string> {
     '{', '}', '(', ')', '[', ']', ':', '...', 'on', 'fragment', 'query', 'mutation', 'subscription', '$x', '$', '@include', '@skip',
     '@deprecated', 'if', 'true', 'null', '=', '!', '|', '&', 'me', 'task', 'tasks', 'id', 'prompt', 'sourceTask', 'edges', 'node',
     '__typename', '__schema', '__type', 'first', 'after', 'input', 'textToImage', '"x"', '"""block"""', '1', '-1', '1.5', '2147483648',
-    'Int', 'ID!', 'String', '#comment\n', ',', '\u0000', '\ufeff', 'Query', 'Task', 'TEXT_TO_IMAGE',
+    'Int', 'ID!', 'String', '#comment\n', ',', '\u0000', '\ufeff', 'Query', 'Task', 'TEXT_TO_IMAGE', 'quote', 'usageReport', 'auditLog', 'READ',
   ];
   return fc.oneof(
     // Nesting: fields, braces, list and object literals, inline fragments, fragment chains.

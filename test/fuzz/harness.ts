@@ -9,9 +9,14 @@
 //     INTERNAL_SERVER_ERROR, never "Unexpected error.";
 //   - every error member of a result union carries a string `code`, never
 //     INTERNAL_SERVER_ERROR;
-//   - a caller without the field's scope gets no data for it;
-//   - a tenant's answer holds no id, cursor, key or text of the other tenant
-//     (an error message may repeat what the caller itself sent, nothing else).
+//   - a caller without the field's scope gets no data for it (a field is
+//     for admins, for tenant keys, or for either);
+//   - no answer, to anyone, holds the secret of a key once it was issued;
+//   - a tenant's answer holds no id, cursor, key or text of the other tenant,
+//     nor any id, prefix or secret of an admin key (an error message may
+//     repeat what the caller itself sent, nothing else);
+//   - a field's own rule, where its spec has one (usageReport: no upstream
+//     cost or margin for a tenant).
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -40,10 +45,29 @@ export interface Principal {
   authorization?: string;
 }
 
-export type Scope = 'admin' | 'tenant';
+/**
+ * Who may call a field: admins (the ADMIN_TOKEN, an admin key), tenant keys,
+ * or `either` (admins for any tenant, a tenant key for its own). The fixture
+ * tenant keys have every ApiKeyScope, so a field open to tenant keys of one
+ * scope (READ, GENERATE, MANAGE_KEYS, WEBHOOKS) is open to both of them.
+ */
+export type Scope = 'admin' | 'tenant' | 'either';
+
+const ADMIN_KINDS: readonly PrincipalKind[] = ['admin', 'adminKey'];
+const TENANT_KINDS: readonly PrincipalKind[] = ['tenantA', 'tenantB'];
+
+/** The principals that may call a field of `scope`: everyone else (no key, a revoked key, garbage, the other kind) is refused. */
+export function rightKinds(scope: Scope): readonly PrincipalKind[] {
+  return scope === 'admin' ? ADMIN_KINDS : scope === 'tenant' ? TENANT_KINDS : [...ADMIN_KINDS, ...TENANT_KINDS];
+}
 
 export function isRightPrincipal(kind: PrincipalKind, scope: Scope): boolean {
-  return scope === 'admin' ? kind === 'admin' || kind === 'adminKey' : kind === 'tenantA' || kind === 'tenantB';
+  return rightKinds(scope).includes(kind);
+}
+
+/** `admin-only`, `tenant-only`, `admin-or-tenant`: for messages. */
+export function scopeLabel(scope: Scope): string {
+  return scope === 'either' ? 'admin-or-tenant' : `${scope}-only`;
 }
 
 // ---------------------------------------------------------------- the world
@@ -54,8 +78,10 @@ export interface TenantFixture {
   key: string;
   keyId: string;
   marker: string;
-  /** Keys of this tenant that revokeApiKey may revoke (never `key`). */
+  /** Keys of this tenant that revokeApiKey and rotateApiKey may end (never `key`). */
   spareKeyIds: string[];
+  /** More keys of this tenant made for rotateApiKey alone (a key is rotated at most once); no property calls with them. */
+  rotatableKeyIds: string[];
   /** A key of this tenant, revoked at setup. */
   revokedKey: string;
   /** This tenant's successful TEXT_TO_IMAGE task (a valid source for imageToVideo and upscale). */
@@ -73,6 +99,8 @@ export interface TenantFixture {
   callbackUrl: string;
   /** Every string of this tenant that no other tenant may ever see. */
   secrets: string[];
+  /** The secrets of this tenant's keys made at setup (`key` among them). */
+  keySecrets: string[];
 }
 
 export interface World {
@@ -81,10 +109,21 @@ export interface World {
   B: TenantFixture;
   /** A third tenant, with no key: the target of setPrice overrides. */
   priceTenantId: string;
-  /** Admin API keys: one to call with, spares to revoke. */
+  /** A fourth tenant, with no key: the target of suspensions, so that A and B keep generating. */
+  suspendTenantId: string;
+  /** Admin API keys: one to call with (`adminKeyId`, never revoked or rotated), spares to revoke and rotate, more to rotate. */
   adminKey: string;
+  adminKeyId: string;
   adminSpareKeyIds: string[];
+  adminRotatableKeyIds: string[];
+  /** Every string of the admins' that no tenant may ever see: the ADMIN_TOKEN, admin keys' secrets, ids and prefixes. */
+  adminSecrets: string[];
+  /** The secret of every key made at setup, and the ADMIN_TOKEN: shown once, when issued, and never again to anyone. */
+  keySecrets: string[];
   tenantCursors: string[];
+  /** Cursors of auditLog: of the whole log, and of tenant A's part of it. */
+  auditCursors: string[];
+  auditCursorsOfA: string[];
   /** Other tenants created by the suite's own setup (ids). */
   otherTenantIds: string[];
   receivers: Server[];
@@ -200,17 +239,17 @@ async function buildTenant(gw: TestGateway, label: 'A' | 'B', receiverOrigin: st
   ]);
   await Promise.all(followers.map((task) => ended(task.id)));
 
-  const spare = await Promise.all(
-    [0, 1, 2, 3].map(async () => {
-      const issued = await admin<{ issueApiKey: { __typename: string; data?: { secret: string; apiKey: { id: string } } } }>(
-        gw,
-        `mutation($id: ID!) { issueApiKey(input: { tenantId: $id, name: "spare" }) {
-           __typename ... on MutationIssueApiKeySuccess { data { secret apiKey { id } } } } }`,
-        { id: t.id },
-      );
-      return successData(issued.issueApiKey);
-    }),
-  );
+  const issue = async (name: string) => {
+    const issued = await admin<{ issueApiKey: { __typename: string; data?: { secret: string; apiKey: { id: string } } } }>(
+      gw,
+      `mutation($id: ID!, $name: String) { issueApiKey(input: { tenantId: $id, name: $name }) {
+         __typename ... on MutationIssueApiKeySuccess { data { secret apiKey { id } } } } }`,
+      { id: t.id, name },
+    );
+    return successData(issued.issueApiKey);
+  };
+  const spare = await Promise.all([0, 1, 2, 3].map(() => issue('spare')));
+  const rotatable = await Promise.all([0, 1, 2].map(() => issue('rotatable')));
   const revoked = spare.pop()!;
   await admin(gw, `mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, { id: revoked.apiKey.id });
 
@@ -250,6 +289,7 @@ async function buildTenant(gw: TestGateway, label: 'A' | 'B', receiverOrigin: st
     t.key,
     revoked.secret,
     ...spare.map((s) => s.secret),
+    ...rotatable.map((s) => s.secret),
     ...me.me.apiKeys.map((k) => k.prefix),
     ...keyIds,
     ...keyIds.map(rawUuid),
@@ -268,6 +308,7 @@ async function buildTenant(gw: TestGateway, label: 'A' | 'B', receiverOrigin: st
     keyId: t.keyId,
     marker,
     spareKeyIds: spare.map((s) => s.apiKey.id),
+    rotatableKeyIds: rotatable.map((s) => s.apiKey.id),
     revokedKey: revoked.secret,
     imageTaskId: image.id,
     videoTaskId: video.id,
@@ -280,12 +321,18 @@ async function buildTenant(gw: TestGateway, label: 'A' | 'B', receiverOrigin: st
     idempotencyKeys,
     callbackUrl,
     secrets: [...new Set(secrets.filter((s) => s.length >= 8))],
+    keySecrets: [t.key, revoked.secret, ...spare.map((s) => s.secret), ...rotatable.map((s) => s.secret)],
   };
 }
 
 /**
  * A production gateway with two tenants full of data. Limits on the rate of
- * generation are raised so that the fuzzing reaches past them to the database.
+ * generation and of operations are raised so that the fuzzing reaches past
+ * them to the database; so is the budget of failed authentications of an
+ * address: the callers with garbage or revoked keys would spend it within
+ * seconds, and from then on every key the cache has let go of would be
+ * refused (RATE_LIMITED) until the minute is out. Those limits have tests of
+ * their own (test/hardening/).
  */
 export async function buildWorld(env: Record<string, string> = {}): Promise<World> {
   const gw = await startTestGateway({
@@ -294,35 +341,57 @@ export async function buildWorld(env: Record<string, string> = {}): Promise<Worl
     UPSTREAM_SIMULATOR: 'true',
     TENANT_RATE_PER_MINUTE: '1000000',
     TENANT_MAX_IN_FLIGHT: '10000',
+    TENANT_REQUESTS_PER_MINUTE: '10000000',
+    AUTH_FAILURES_PER_MINUTE: '1000000',
     ...env,
   });
   const ok = await startReceiver(200);
   const failing = await startReceiver(500);
-  const [A, B, priceTenant, adminKeys] = await Promise.all([
+  const [A, B, priceTenant, suspendTenant, adminKeys] = await Promise.all([
     buildTenant(gw, 'A', ok.origin),
     buildTenant(gw, 'B', failing.origin),
     gw.createTenant('price target', 0),
+    gw.createTenant('suspension target', 1000),
     Promise.all(
-      [0, 1, 2, 3].map(async () => {
-        const issued = await admin<{ issueAdminApiKey: { __typename: string; data?: { secret: string; apiKey: { id: string } } } }>(
+      [0, 1, 2, 3, 4, 5].map(async () => {
+        const issued = await admin<{
+          issueAdminApiKey: { __typename: string; data?: { secret: string; apiKey: { id: string; prefix: string } } };
+        }>(
           gw,
           `mutation { issueAdminApiKey(input: { name: "fuzz" }) {
-             __typename ... on MutationIssueAdminApiKeySuccess { data { secret apiKey { id } } } } }`,
+             __typename ... on MutationIssueAdminApiKeySuccess { data { secret apiKey { id prefix } } } } }`,
         );
         return successData(issued.issueAdminApiKey);
       }),
     ),
   ]);
   const tenants = await admin<{ tenants: { edges: { cursor: string }[] } }>(gw, `{ tenants(first: 100) { edges { cursor } } }`);
+  const auditLog = async (tenantId?: string) =>
+    (
+      await admin<{ auditLog: { edges: { cursor: string }[] } }>(gw, `query($t: ID) { auditLog(tenantId: $t, first: 100) { edges { cursor } } }`, {
+        t: tenantId ?? null,
+      })
+    ).auditLog.edges.map((e) => e.cursor);
+  const adminSecrets = [
+    ADMIN_TOKEN,
+    ...adminKeys.flatMap((k) => [k.secret, k.apiKey.id, rawUuid(k.apiKey.id), k.apiKey.prefix]),
+  ];
   return {
     gw,
     A,
     B,
     priceTenantId: priceTenant.id,
+    suspendTenantId: suspendTenant.id,
     adminKey: adminKeys[0]!.secret,
-    adminSpareKeyIds: adminKeys.slice(1).map((k) => k.apiKey.id),
+    adminKeyId: adminKeys[0]!.apiKey.id,
+    adminSpareKeyIds: adminKeys.slice(1, 4).map((k) => k.apiKey.id),
+    adminRotatableKeyIds: adminKeys.slice(4).map((k) => k.apiKey.id),
+    adminSecrets: [...new Set(adminSecrets.filter((s) => s.length >= 8))],
+    keySecrets: [ADMIN_TOKEN, ...adminKeys.map((k) => k.secret), ...A.keySecrets, ...B.keySecrets, suspendTenant.key, priceTenant.key],
     tenantCursors: tenants.tenants.edges.map((e) => e.cursor),
-    otherTenantIds: [priceTenant.id],
+    auditCursors: await auditLog(),
+    auditCursorsOfA: await auditLog(A.id),
+    otherTenantIds: [priceTenant.id, suspendTenant.id],
     receivers: [ok.server, failing.server],
   };
 }
@@ -410,6 +479,8 @@ export interface FuzzRequest {
   scope?: Scope;
   /** Which property sent it, for FUZZ_STATS. */
   statsGroup?: string;
+  /** A rule of the field's own answer (`data[field]`, when there is one): what is wrong with it, or null. */
+  check?: (value: unknown) => string | null;
 }
 
 export class InvariantViolation extends Error {}
@@ -497,25 +568,43 @@ export function checkResult(world: World, request: FuzzRequest, answer: { status
   if (request.field && request.scope && !isRightPrincipal(request.principal.kind, request.scope)) {
     const data = body.data as Record<string, unknown> | null | undefined;
     const value = data?.[request.field];
+    const field = `the ${scopeLabel(request.scope)} field ${request.field}`;
     if (value != null) {
       const member = typeof value === 'object' && '__typename' in value ? ` (a ${String((value as { __typename: unknown }).__typename)})` : '';
-      fail(request, answer, `a ${request.principal.kind} caller got a result${member} for the ${request.scope}-only field ${request.field}, not a refusal`);
+      fail(request, answer, `a ${request.principal.kind} caller got a result${member} for ${field}, not a refusal`);
     }
-    if (!body.errors) fail(request, answer, `a ${request.principal.kind} caller got no error for the ${request.scope}-only field ${request.field}`);
+    if (!body.errors) fail(request, answer, `a ${request.principal.kind} caller got no error for ${field}`);
   }
 
-  // Isolation: nothing of the other tenant, except what the caller itself sent, repeated in a message.
+  // The field's own rule.
+  if (request.field && request.check) {
+    const data = body.data as Record<string, unknown> | null | undefined;
+    if (data && data[request.field] != null) {
+      const wrong = request.check(data[request.field]);
+      if (wrong) fail(request, answer, wrong);
+    }
+  }
+
+  // Secrets: no key's secret after it was issued, to anyone. Isolation: nothing
+  // of the other tenant nor of the admins' keys. Except what the caller itself
+  // sent, repeated in a message.
   const caller = tenantOf(world, request.principal.kind);
+  const forbidden: [string, string[]][] = [['a key secret', world.keySecrets]];
   if (caller) {
     const other = otherTenant(world, caller);
+    forbidden.push([`tenant ${other.label}'s`, other.secrets], ["the admins'", world.adminSecrets]);
+  }
+  {
     const sent = JSON.stringify(request.sent);
     const sentDecoded = sentStrings(request.sent).join('\n');
     const inspect = (value: unknown, key?: string): void => {
       if (typeof value === 'string') {
-        for (const secret of other.secrets) {
-          if (!value.includes(secret)) continue;
-          const echoed = key === 'message' && (sent.includes(secret) || sentDecoded.includes(secret));
-          if (!echoed) fail(request, answer, `tenant ${caller.label} saw tenant ${other.label}'s ${JSON.stringify(secret)} (in ${key ?? 'a value'})`);
+        for (const [whose, secrets] of forbidden) {
+          for (const secret of secrets) {
+            if (!value.includes(secret)) continue;
+            const echoed = key === 'message' && (sent.includes(secret) || sentDecoded.includes(secret));
+            if (!echoed) fail(request, answer, `${caller ? `tenant ${caller.label}` : `a ${request.principal.kind} caller`} saw ${whose} ${JSON.stringify(secret)} (in ${key ?? 'a value'})`);
+          }
         }
       } else if (Array.isArray(value)) value.forEach((v) => inspect(v, key));
       else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) inspect(v, k);
@@ -670,13 +759,13 @@ export function checkSse(world: World, request: FuzzRequest, answer: SseAnswer):
   // one thing a caller without the scope must see at once is its refusal.
   if (!answer.first) {
     if (request.field && request.scope && !isRightPrincipal(request.principal.kind, request.scope)) {
-      fail(request, shown, `a ${request.principal.kind} caller's subscription to ${request.field} opened with no refusal`);
+      fail(request, shown, `a ${request.principal.kind} caller's subscription to the ${scopeLabel(request.scope)} ${request.field} opened with no refusal`);
     }
     return;
   }
   if (answer.first.event === 'complete') {
     if (request.field && request.scope && !isRightPrincipal(request.principal.kind, request.scope)) {
-      fail(request, shown, `a ${request.principal.kind} caller's subscription to ${request.field} completed with no refusal`);
+      fail(request, shown, `a ${request.principal.kind} caller's subscription to the ${scopeLabel(request.scope)} ${request.field} completed with no refusal`);
     }
     return;
   }

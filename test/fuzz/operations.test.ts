@@ -12,7 +12,19 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyLedger } from '../../src/ledger/verify.ts';
 import { buildOperation, callOf, OPERATIONS } from './arbitraries.ts';
-import { buildWorld, checkAnswer, fcParams, InvariantViolation, postGraphQL, printStats, SEED, settle, stopWorld, type World } from './harness.ts';
+import {
+  authorizationOf,
+  buildWorld,
+  checkAnswer,
+  fcParams,
+  InvariantViolation,
+  postGraphQL,
+  printStats,
+  SEED,
+  settle,
+  stopWorld,
+  type World,
+} from './harness.ts';
 
 let world: World;
 beforeAll(async () => {
@@ -39,12 +51,21 @@ const RUNS: Record<string, { right: number; wrong: number; any: number }> = {
   webhookDeliveries: { right: 40, wrong: 10, any: 20 },
   tenant: { right: 30, wrong: 10, any: 20 },
   tenants: { right: 30, wrong: 10, any: 20 },
+  auditLog: { right: 30, wrong: 10, any: 20 },
+  usageReport: { right: 40, wrong: 10, any: 20 },
+  upstreamHealth: { right: 5, wrong: 8, any: 10 },
+  quote: { right: 15, wrong: 10, any: 15 },
   createTenant: { right: 30, wrong: 10, any: 20 },
-  issueApiKey: { right: 30, wrong: 10, any: 20 },
+  suspendTenant: { right: 30, wrong: 10, any: 20 },
+  reactivateTenant: { right: 20, wrong: 10, any: 15 },
+  issueApiKey: { right: 40, wrong: 10, any: 20 },
   issueAdminApiKey: { right: 20, wrong: 10, any: 15 },
   revokeApiKey: { right: 30, wrong: 15, any: 20 },
+  rotateApiKey: { right: 40, wrong: 10, any: 20 },
   topUpCredits: { right: 50, wrong: 10, any: 20 },
+  adjustCredits: { right: 50, wrong: 10, any: 20 },
   setPrice: { right: 30, wrong: 10, any: 20 },
+  setLowBalanceThreshold: { right: 30, wrong: 10, any: 20 },
   rotateWebhookSecret: { right: 20, wrong: 10, any: 15 },
   textToImage: { right: 50, wrong: 10, any: 20 },
   textToVideo: { right: 30, wrong: 10, any: 20 },
@@ -54,7 +75,12 @@ const RUNS: Record<string, { right: number; wrong: number; any: number }> = {
 
 const PROPERTIES = [
   { name: 'right', mode: 'typed', principals: 'right', title: (scope: string) => `well-typed input, ${scope} principal` },
-  { name: 'wrong', mode: 'typed', principals: 'wrong', title: (scope: string) => `well-typed input, not ${scope === 'admin' ? 'an admin' : 'a tenant'}: no data` },
+  {
+    name: 'wrong',
+    mode: 'typed',
+    principals: 'wrong',
+    title: (scope: string) => `well-typed input, ${scope === 'admin' ? 'not an admin' : scope === 'tenant' ? 'not a tenant' : 'no valid key'}: no data`,
+  },
   { name: 'any', mode: 'any', principals: 'any', title: () => 'any input, any principal' },
 ] as const;
 
@@ -75,6 +101,7 @@ describe('every operation, fuzzed: data or a typed error, never a 5xx; no tenant
                 field: spec.field,
                 scope: spec.scope,
                 statsGroup: property.name,
+                ...(spec.check ? { check: (value: unknown) => spec.check!(world, principal, value) } : {}),
               },
               answer,
             );
@@ -115,6 +142,35 @@ describe('the invariants themselves', () => {
   });
   it('rejects data for a field the caller may not read', () => {
     expect(() => checkAnswer(world, asB('tenants'), answer(200, { data: { tenants: { edges: [] } } }))).toThrow(InvariantViolation);
+  });
+  it('rejects data for a field open to admins and tenants, to a caller with no valid key; accepts it for either', () => {
+    const usage = answer(200, { data: { usageReport: [] } });
+    const as = (kind: 'none' | 'revoked' | 'garbage' | 'admin' | 'tenantB'): Parameters<typeof checkAnswer>[1] => ({
+      ...asB(),
+      principal: { kind, authorization: kind === 'garbage' ? 'Bearer x' : authorizationOf(world, kind) },
+      field: 'usageReport',
+      scope: 'either',
+    });
+    for (const kind of ['none', 'revoked', 'garbage'] as const) expect(() => checkAnswer(world, as(kind), usage)).toThrow(InvariantViolation);
+    for (const kind of ['admin', 'tenantB'] as const) expect(() => checkAnswer(world, as(kind), usage)).not.toThrow();
+  });
+  it("rejects an admin key's id or prefix in a tenant's answer", () => {
+    for (const secret of world.adminSecrets) {
+      expect(() => checkAnswer(world, asB(), answer(200, { data: { x: { id: secret } } }))).toThrow(InvariantViolation);
+    }
+  });
+  it("rejects a key's secret in anyone's answer, after it was issued", () => {
+    const asAdmin = { ...asB(), principal: { kind: 'admin' as const, authorization: authorizationOf(world, 'admin') } };
+    for (const secret of [world.A.key, world.B.key, world.adminKey]) {
+      expect(() => checkAnswer(world, asAdmin, answer(200, { data: { auditLog: { details: { note: secret } } } }))).toThrow(InvariantViolation);
+    }
+  });
+  it("rejects what a field's own rule rejects (usageReport: upstream cost for a tenant)", () => {
+    const spec = OPERATIONS.find((o) => o.field === 'usageReport')!;
+    const row = { day: '2030-01-01', tenant: { id: world.B.id }, upstreamCredits: 3, margin: 1 };
+    const request = { ...asB('usageReport'), scope: 'either' as const, check: (v: unknown) => spec.check!(world, asB().principal, v) };
+    expect(() => checkAnswer(world, request, answer(200, { data: { usageReport: [row] } }))).toThrow(InvariantViolation);
+    expect(() => checkAnswer(world, request, answer(200, { data: { usageReport: [{ ...row, upstreamCredits: null, margin: null }] } }))).not.toThrow();
   });
   it("accepts an error that repeats the caller's own input", () => {
     const sent = { query: 'query($id: ID!) { task(id: $id) { id } }', variables: { id: world.A.imageTaskId } };
