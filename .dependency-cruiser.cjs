@@ -68,6 +68,13 @@ module.exports = {
       to: { path: '^src/(ledger|tasks|schema|server|events|auth|upstream|tenants|simulator)/' },
     },
     {
+      name: 'cli-alone',
+      comment: 'The admin CLI is a GraphQL client of the gateway: it imports nothing of the gateway itself.',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/', pathNot: '^src/cli/' },
+    },
+    {
       name: 'metrics-low',
       comment:
         'Metrics (the Prometheus registry) sit low: tasks, events and the server record into them; they know ' +
