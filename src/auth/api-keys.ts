@@ -147,8 +147,7 @@ export async function revokeApiKey(
   const revoke = step(
     'k',
     sql`UPDATE api_key SET revoked_at = now() WHERE id = ${id}::uuid AND revoked_at IS NULL
-        RETURNING id, role::text AS role, tenant_id AS "tenantId", name, prefix, hash, created_at AS "createdAt",
-                  last_used_at AS "lastUsedAt", revoked_at AS "revokedAt"`,
+        RETURNING id, role::text AS role, tenant_id AS "tenantId", prefix`,
   );
   const audit = actor
     ? [
@@ -158,10 +157,10 @@ export async function revokeApiKey(
         }),
       ]
     : [];
-  const rows = await db.$queryRaw<(ApiKey & { announced: unknown })[]>(
+  const rows = await db.$queryRaw<{ id: string; announced: unknown }[]>(
     withSteps(
       [revoke, ...audit],
-      sql`SELECT k.*, ${announcer.column(eventsArray([sql`jsonb_build_object('type', 'keyRevoked', 'keyId', k.id)`]))} AS announced
+      sql`SELECT k.id, ${announcer.column(eventsArray([sql`jsonb_build_object('type', 'keyRevoked', 'keyId', k.id)`]))} AS announced
           FROM ${ref(revoke)} k`,
     ),
   );
@@ -169,9 +168,8 @@ export async function revokeApiKey(
   if (revoked) {
     announcer.committed(revoked.announced);
     deps.authenticator.forget(revoked.id);
-    const { announced: _announced, ...key } = revoked;
-    return key;
   }
+  // The key as it is now (every column: the statement returns only its id).
   const key = await db.apiKey.findUnique({ where: { id } });
   if (!key) throw new NotFoundError('API key not found');
   return key;

@@ -110,12 +110,23 @@ export const builder = new SchemaBuilder<{
 builder.queryType({});
 builder.mutationType({});
 
+/**
+ * Years 1 to 9999, as RFC 3339 writes them: JavaScript dates reach further
+ * either way, but PostgreSQL cannot convert some of them (year 0 and before)
+ * and Prisma cannot read back others (five-digit years).
+ */
+const EARLIEST = new Date('0001-01-01T00:00:00.000Z').getTime();
+const LATEST = new Date('9999-12-31T23:59:59.999Z').getTime();
+
 builder.scalarType('DateTime', {
-  description: 'An ISO-8601 timestamp in UTC',
+  description: 'An ISO-8601 timestamp in UTC, in the years 0001 to 9999',
   serialize: (value) => value.toISOString(),
   parseValue: (value) => {
     const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
     if (Number.isNaN(date.getTime())) throw new GraphQLError('DateTime must be an ISO-8601 string');
+    if (date.getTime() < EARLIEST || date.getTime() > LATEST) {
+      throw new GraphQLError('DateTime must be in the years 0001 to 9999');
+    }
     return date;
   },
 });

@@ -1407,7 +1407,12 @@ export function rawRequestArg(world: World): fc.Arbitrary<RawRequest> {
   const search = fc.oneof(
     fc.constant(''),
     fc.constantFrom('?query=%7B%20me%20%7B%20id%20%7D%20%7D', '?query=mutation%20%7B%20textToImage(input%3A%7Bprompt%3A%22x%22%7D)%20%7B%20__typename%20%7D%20%7D', '?query=', '?query=%00', '?query=%ZZ', '?variables=%7B', '?query=%7B%20me%20%7B%20id%20%7D%20%7D&variables=%5B1%5D'),
-    fuzzString.map((s) => `?query=${encodeURIComponent(s.replace(/[\ud800-\udfff]/g, ''))}`),
+    fuzzString.map((s) => {
+      // A URL stays under 8 KB, as in 'documents over GET' (past 16 KB of headers, node:http itself answers 431).
+      let usable = s.replace(/[\ud800-\udfff]/g, '');
+      while (encodeURIComponent(usable).length > 8000) usable = usable.slice(0, Math.floor(usable.length / 2));
+      return `?query=${encodeURIComponent(usable)}`;
+    }),
   );
   return fc
     .record({

@@ -60,9 +60,25 @@ describe('expiresAt', () => {
     expect(res.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
 
-  it('an expiry in the past is VALIDATION', async () => {
+  it('an expiry in the past is VALIDATION, and so is one past the year 9999 (the fuzz suite found a 500)', async () => {
     const t = await gw.createTenant('past', 0);
     expect(await issue(ADMIN_TOKEN, { tenantId: t.id, expiresAt: '2020-01-01T00:00:00Z' })).toMatchObject({ code: 'VALIDATION', field: 'expiresAt' });
+    expect(await issue(ADMIN_TOKEN, { tenantId: t.id, expiresAt: '+010000-01-01T00:00:00.000Z' })).toMatchObject({ code: 'VALIDATION' });
+    expect(success(await issue(ADMIN_TOKEN, { tenantId: t.id, expiresAt: '9999-12-31T23:59:59.999Z' })).apiKey.expiresAt).toBe(
+      '9999-12-31T23:59:59.999Z',
+    );
+    expect(await gw.deps.db.apiKey.count({ where: { tenantId: rowId(t.id) } })).toBe(2);
+  });
+
+  it('revoking answers the whole key, its scopes and expiry included (the fuzz suite found a 500)', async () => {
+    const t = await gw.createTenant('revoked-whole', 0);
+    const key = success(await issue(ADMIN_TOKEN, { tenantId: t.id, scopes: ['READ'], expiresAt: '2099-01-01T00:00:00.000Z' }));
+    const res = await gw.gql<{ revokeApiKey: Result<{ revokedAt: string; scopes: string[]; expiresAt: string }> }>(
+      `mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename ... on MutationRevokeApiKeySuccess { data { revokedAt scopes expiresAt } } } }`,
+      { id: key.apiKey.id },
+    );
+    expect(res.errors).toBeUndefined();
+    expect(success(res.data!.revokeApiKey)).toMatchObject({ scopes: ['READ'], expiresAt: '2099-01-01T00:00:00.000Z' });
   });
 });
 

@@ -105,6 +105,12 @@ describe('usageReport', () => {
     expect(reversed.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION' });
     const long = await report(undefined, { from: '2020-01-01T00:00:00Z', to: '2026-01-01T00:00:00Z' });
     expect(long.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION' });
+    // Before the year 1 PostgreSQL cannot convert (the fuzz suite found a 500): refused as input.
+    for (const from of ['0000-12-31T23:59:59.999Z', '-271821-04-20T00:00:00.000Z']) {
+      const ancient = await report(t.key, { from, to: '0001-01-01T00:00:00.000Z' });
+      expect(ancient.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION' });
+    }
+    expect((await report(t.key, { from: '0001-01-01T00:00:00.000Z', to: '0001-06-01T00:00:00.000Z' })).data!.usageReport).toEqual([]);
     const anonymous = await report(null as unknown as string, window());
     expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
