@@ -14,7 +14,7 @@ export default defineConfig({
     ...base.test,
     include: [
       'test/ledger/*.test.ts',
-      'test/tasks/{lifecycle,money,recovery,limits,validation,early-callback}.test.ts',
+      'test/tasks/{lifecycle,money,recovery,limits,validation,early-callback,transitions}.test.ts',
     ],
     // Instrumented code runs slower, and Stryker runs one file at a time.
     testTimeout: 120_000,

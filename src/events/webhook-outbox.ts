@@ -4,7 +4,9 @@
 // whichever gateway process gets to it first); if it rolls back, there is
 // nothing to send. A crash in between loses none.
 import { randomUUID } from 'node:crypto';
+import { eventsArray, type Store } from '../db/announce.ts';
 import type { Db, Tx } from '../db/client.ts';
+import type { WebhookDelivery } from '../generated/prisma/client.ts';
 import { ref, sql, step, withSteps, type Sql, type Step } from '../db/sql.ts';
 
 export interface OutboxInput {
@@ -59,4 +61,23 @@ export async function enqueueWebhook(db: Db | Tx, input: OutboxInput): Promise<s
   const outbox = outboxStep('outbox', null, input);
   const rows = await db.$queryRaw<{ id: string }[]>(withSteps([outbox], sql`SELECT id FROM outbox`));
   return rows[0]!.id;
+}
+
+/**
+ * Sends a tenant's delivery again, from the start of its schedule: a FAILED
+ * or DELIVERED row becomes PENDING, due now, and every process's dispatcher
+ * is woken. A PENDING row is on its way already and is left as it is. Its
+ * attempt log keeps the earlier attempts. Null when the tenant has no such
+ * delivery.
+ */
+export async function redeliverWebhook(store: Store, tenantId: string, deliveryId: string): Promise<WebhookDelivery | null> {
+  const { db, announcer } = store;
+  const rows = await db.$queryRaw<{ announced: unknown }[]>(sql`
+    WITH d AS (
+      UPDATE webhook_delivery SET status = 'PENDING', attempts = 0, next_attempt_at = now(), lease_until = NULL, delivered_at = NULL
+      WHERE id = ${deliveryId}::uuid AND tenant_id = ${tenantId}::uuid AND status <> 'PENDING'
+      RETURNING id)
+    SELECT ${announcer.column(eventsArray([sql`jsonb_build_object('type', 'webhooks')`]))} AS announced FROM d`);
+  if (rows[0]) announcer.committed(rows[0].announced);
+  return db.webhookDelivery.findFirst({ where: { id: deliveryId, tenantId } });
 }

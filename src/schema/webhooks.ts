@@ -1,4 +1,5 @@
 import { NotFoundError } from '../errors.ts';
+import { redeliverWebhook } from '../events/webhook-outbox.ts';
 import { rotateWebhookSecret } from '../events/webhook-secrets.ts';
 import { builder } from './builder.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
@@ -33,8 +34,45 @@ const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
     nextAttemptAt: t.field({ type: 'DateTime', nullable: true, resolve: (d) => (d.status === 'PENDING' ? d.nextAttemptAt : null) }),
     deliveredAt: t.expose('deliveredAt', { type: 'DateTime', nullable: true }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    attemptLog: t.relation('attemptLog', {
+      description: 'Every attempt, oldest first: when, what the receiver answered, what went wrong',
+      query: { orderBy: { id: 'asc' } },
+    }),
   }),
 });
+
+builder.prismaObject('WebhookAttempt', {
+  description: 'One delivery attempt',
+  fields: (t) => ({
+    attemptedAt: t.expose('attemptedAt', { type: 'DateTime' }),
+    responseCode: t.exposeInt('responseCode', { nullable: true, description: "The receiver's HTTP status; null when none came" }),
+    error: t.exposeString('error', {
+      nullable: true,
+      description: "A network error, or the start of a non-2xx answer's body (a safe, bounded rendition)",
+    }),
+    durationMs: t.exposeInt('durationMs'),
+  }),
+});
+
+const RedeliverWebhookInput = builder.inputType('RedeliverWebhookInput', {
+  fields: (t) => ({ deliveryId: t.globalID({ required: true, for: WebhookDeliveryRef }) }),
+});
+
+builder.mutationField('redeliverWebhook', (t) =>
+  t.field({
+    type: WebhookDeliveryRef,
+    description:
+      'Sends one of your deliveries again from the start of its schedule (a FAILED or DELIVERED one; a PENDING one is on its way already).',
+    authScopes: { webhooks: true },
+    errors: { types: [InputError, NotFoundError] },
+    args: { input: t.arg({ type: RedeliverWebhookInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const delivery = await redeliverWebhook(ctx.store, ctx.tenantId(), input.deliveryId.id);
+      if (!delivery) throw new NotFoundError('Webhook delivery not found');
+      return delivery;
+    },
+  }),
+);
 
 builder.queryField('webhookDeliveries', (t) =>
   t.connection({

@@ -100,6 +100,7 @@ export async function submit(store: Store, s: Submission): Promise<Task | null> 
 }
 
 async function whyRefused(store: Store, s: Submission): Promise<Error> {
+  // No account: no tenant (the reservation finds no row before the task's foreign key is checked, at the statement's end).
   const account = await store.db.account.findUnique({ where: { tenantId: s.tenantId }, select: { available: true, inFlight: true } });
   if (!account) return new NotFoundError('Tenant not found');
   if (account.inFlight >= s.maxInFlight) {

@@ -789,7 +789,7 @@ export const OPERATIONS: OperationSpec[] = [
     scope: 'tenant',
     args: { taskId: 'ID', first: 'Int', last: 'Int', after: 'String', before: 'String' },
     selection: `edges { cursor node { id url eventType status attempts lastResponseCode lastError lastAttemptAt nextAttemptAt
-      deliveredAt createdAt task { id prompt } } } ${PAGE_INFO}`,
+      deliveredAt createdAt task { id prompt } attemptLog { attemptedAt responseCode error durationMs } } } ${PAGE_INFO}`,
     values: (world, mode, p) =>
       withExtra(
         mode,
@@ -1043,6 +1043,15 @@ export const OPERATIONS: OperationSpec[] = [
           ['keyId', 'gracePeriodSeconds'],
         ),
       ),
+  },
+  {
+    field: 'redeliverWebhook',
+    kind: 'mutation',
+    scope: 'tenant',
+    args: { input: 'RedeliverWebhookInput!' },
+    selection: result('MutationRedeliverWebhookSuccess', 'id status attempts nextAttemptAt attemptLog { attemptedAt responseCode error }'),
+    values: (world, mode, p) =>
+      input(mode, record(mode, { deliveryId: idArg(world, mode, 'WebhookDelivery', tenantOf(world, p.kind)) }, ['deliveryId'])),
   },
   {
     field: 'rotateWebhookSecret',

@@ -4,6 +4,7 @@ import type { Db } from '../../src/db/client.ts';
 import { IdempotencyConflictError, NotFoundError, ValidationError } from '../../src/errors.ts';
 import { SYSTEM_ACCOUNTS } from '../../src/ledger/accounts.ts';
 import { topUp } from '../../src/ledger/credits.ts';
+import { listTenantEntries } from '../../src/ledger/entries.ts';
 import { reserve } from '../../src/ledger/holds.ts';
 import { MAX_BALANCE } from '../../src/ledger/steps.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
@@ -146,5 +147,19 @@ describe('the balance limit', () => {
     await expect(topUp(store, { tenantId, amount: 1, idempotencyKey: 'b' })).rejects.toBeInstanceOf(ValidationError);
     expect(await snapshot(tenantId)).toEqual(before);
     expect(await verifyLedger(db)).toEqual([]);
+  });
+});
+
+describe("a tenant's statement", () => {
+  it('pages newest first: a page before an entry holds only older ones', async () => {
+    const tenantId = await newTenant();
+    for (let i = 1; i <= 5; i++) await topUp(store, { tenantId, amount: i, idempotencyKey: `p${i}` });
+    const first = await listTenantEntries(db, tenantId, { take: 2, beforeId: undefined });
+    expect(first.map((e) => e.amount)).toEqual([5, 4]);
+    const second = await listTenantEntries(db, tenantId, { take: 2, beforeId: first[1]!.id });
+    expect(second.map((e) => e.amount)).toEqual([3, 2]);
+    const last = await listTenantEntries(db, tenantId, { take: 10, beforeId: second[1]!.id });
+    expect(last.map((e) => e.amount)).toEqual([1]);
+    expect(last[0]!.balanceAfter).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifyAnnouncer, type Store } from '../../src/db/announce.ts';
 import type { Db } from '../../src/db/client.ts';
-import { InsufficientCreditsError } from '../../src/errors.ts';
+import { InsufficientCreditsError, NotFoundError } from '../../src/errors.ts';
 import { topUp } from '../../src/ledger/credits.ts';
 import { HoldNotPendingError, post, reserve, voidHold } from '../../src/ledger/holds.ts';
 import { verifyLedger } from '../../src/ledger/verify.ts';
@@ -84,6 +84,21 @@ describe('two-phase holds', () => {
     expect(await getBalance(db, tenantId)).toEqual({ available: 18, held: 0 });
     expect(await db.transfer.count({ where: { tenantId, kind: 'CHARGE' } })).toBe(19);
     expect(await verifyLedger(db)).toEqual([]);
+  });
+});
+
+describe('what the hold operations say', () => {
+  it('a hold resolved twice names itself; a reservation for an unknown tenant is NOT_FOUND; a posting keeps its note', async () => {
+    const tenantId = await tenantWith(10);
+    const hold = await reserve(store, { tenantId, amount: 2, reference: 'r' });
+    await post(store, hold.id, { note: 'for the record' });
+    expect(await db.transfer.findFirstOrThrow({ where: { holdId: hold.id } })).toMatchObject({ kind: 'CHARGE', note: 'for the record' });
+    const twice = await post(store, hold.id).catch((e: unknown) => e as Error);
+    expect(twice).toBeInstanceOf(HoldNotPendingError);
+    expect(twice).toMatchObject({ name: 'HoldNotPendingError', message: `Hold ${hold.id} is not pending` });
+    const unknown = await reserve(store, { tenantId: '00000000-0000-4000-8000-00000000abcd', amount: 1, reference: 'x' }).catch((e: unknown) => e as Error);
+    expect(unknown).toBeInstanceOf(NotFoundError);
+    expect(unknown).toMatchObject({ message: 'Tenant not found' });
   });
 });
 

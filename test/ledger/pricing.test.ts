@@ -66,6 +66,9 @@ describe('prices', () => {
     await expect(
       setPrice(db, { model: 'UPSCALE', credits: 2, tenantId: '00000000-0000-4000-8000-000000000000' }),
     ).rejects.toBeInstanceOf(NotFoundError);
+    await expect(setPrice(db, { model: 'UPSCALE', credits: 2, tenantId: '00000000-0000-4000-8000-000000000000' })).rejects.toThrow(
+      'Tenant not found',
+    );
     expect(await db.price.count()).toBe(before);
   });
 });
