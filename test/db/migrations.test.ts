@@ -110,6 +110,7 @@ describe('ledger CHECK constraints', () => {
     expect(rows.map((row) => row.name)).toEqual([
       'account_held_nonneg',
       'account_in_flight_nonneg',
+      'account_low_balance_threshold_nonneg',
       'account_tenant_available_nonneg',
       'account_tenant_has_tenant',
       'hold_amount_positive',

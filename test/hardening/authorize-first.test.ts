@@ -21,7 +21,7 @@ const BAD_INPUT = [
   ['an empty prompt, to a tenant-only mutation', 'tenant', 'mutation { textToImage(input: { prompt: "" }) { __typename ... on ValidationError { field } } }'],
   ['a NUL byte, to a tenant-only mutation', 'tenant', 'mutation { textToVideo(input: { prompt: "a\\u0000b" }) { __typename ... on ValidationError { field } } }'],
   ['a zero amount, to an admin-only mutation', 'admin', 'mutation { setPrice(input: { model: TEXT_TO_IMAGE, credits: 0 }) { __typename ... on ValidationError { field } } }'],
-  ['an id of another type, to an admin-only mutation', 'admin', 'mutation { revokeApiKey(input: { id: "VGFzazo5MWNmMjIzMi1mMmZhLTRhNTktODJkMC1mOWQ0YjEzNDA0YmI=" }) { __typename ... on ValidationError { field } } }'],
+  ['an id of another type, to an admin-only mutation', 'admin', 'mutation { suspendTenant(input: { tenantId: "VGFzazo5MWNmMjIzMi1mMmZhLTRhNTktODJkMC1mOWQ0YjEzNDA0YmI=", reason: "x" }) { __typename ... on ValidationError { field } } }'],
   ['a malformed id, to an admin-only query', 'admin', '{ tenant(id: "%%%") { id } }'],
 ] as const;
 
