@@ -14,6 +14,9 @@ beforeAll(async () => {
     UPSTREAM_RETRY_DEADLINE_MS: '300',
     TASK_DEADLINE_MS: '1500',
     TASK_LEASE_MS: '500',
+    // The out-of-credits test opens the upstream breaker (tasks/upstream-health.ts); the
+    // next generation, 10 ms on, is its probe and closes it once credits are back.
+    UPSTREAM_PROBE_INITIAL_MS: '10',
   });
 });
 afterAll(async () => {
@@ -107,6 +110,7 @@ describe('crash recovery', () => {
       expect(res.data!.textToImage.code).toBe('UPSTREAM_UNAVAILABLE');
       expect(res.data!.textToImage.message).toMatch(/out of upstream credits/);
       expect(await balanceOf(gw, t.key)).toEqual({ available: 50, held: 0 });
+      expect(gw.deps.tasks.health.current().state).toBe('OUT_OF_CREDITS');
     } finally {
       gw.simulator.setCredits(credits);
     }
