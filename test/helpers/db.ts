@@ -2,7 +2,8 @@
 // test/global-setup.ts builds once per run.
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { notifyAnnouncer, type Store } from '../../src/db/announce.ts';
 import { createPrisma } from '../../src/db/client.ts';
 import { withDatabase } from '../../src/db/migration-adapter.ts';
 import type { PrismaClient } from '../../src/generated/prisma/client.ts';
@@ -28,6 +29,34 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     async drop() {
       await prisma.$disconnect();
       await adminQuery(adminUrl, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}
+
+/**
+ * For a test file that calls the ledger or the lifecycle directly: a fresh
+ * database for the file (made before its tests, dropped after), and a store
+ * that announces through NOTIFY as production does. Read `.db` and `.store`
+ * inside tests.
+ */
+export function useTestStore(): { readonly db: PrismaClient; readonly store: Store } {
+  let database: TestDatabase | undefined;
+  let store: Store | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    store = { db: database.prisma, announcer: notifyAnnouncer };
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+  return {
+    get db() {
+      if (!database) throw new Error('useTestStore: read .db inside a test');
+      return database.prisma;
+    },
+    get store() {
+      if (!store) throw new Error('useTestStore: read .store inside a test');
+      return store;
     },
   };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { afterCommitAnnouncer, notifyAnnouncer, type Store } from '../../src/db/announce.ts';
-import type { Db } from '../../src/db/client.ts';
+import { describe, expect, it } from 'vitest';
+import { afterCommitAnnouncer, type Store } from '../../src/db/announce.ts';
 import { sqlStateOf } from '../../src/db/errors.ts';
 import { NotFoundError, RateLimitedError, TenantSuspendedError } from '../../src/errors.ts';
 import type { Task } from '../../src/generated/prisma/client.ts';
@@ -13,25 +12,14 @@ import * as lifecycle from '../../src/tasks/lifecycle.ts';
 import { taskPayload } from '../../src/tasks/payload.ts';
 import type { GenerationRequest } from '../../src/tasks/requests.ts';
 import { createTenant } from '../../src/tenants/service.ts';
-import { createTestDatabase } from '../helpers/db.ts';
+import { useTestStore } from '../helpers/db.ts';
 
 // Each transition of the lifecycle, called directly on its own database (no
 // gateway, no upstream): what it writes to the task, the ledger, the outbox
 // and the announcement. The statements are the ones production runs
 // (tasks/statements.ts); these tests pin what every part of them is for.
 
-let db: Db;
-let store: Store;
-let drop: () => Promise<void>;
-beforeAll(async () => {
-  const database = await createTestDatabase();
-  db = database.prisma;
-  store = { db, announcer: notifyAnnouncer };
-  drop = database.drop;
-});
-afterAll(async () => {
-  await drop?.();
-});
+const ctx = useTestStore();
 
 const CALLBACK = 'https://hooks.example.com/grok?token=t';
 
@@ -49,29 +37,29 @@ function request(overrides: Partial<GenerationRequest> = {}): GenerationRequest 
 }
 
 async function tenantWith(credits: number): Promise<string> {
-  const tenant = await createTenant(db, { name: `transitions ${Math.random()}` });
-  if (credits > 0) await topUp(store, { tenantId: tenant.id, amount: credits, idempotencyKey: 'seed' });
+  const tenant = await createTenant(ctx.db, { name: `transitions ${Math.random()}` });
+  if (credits > 0) await topUp(ctx.store, { tenantId: tenant.id, amount: credits, idempotencyKey: 'seed' });
   return tenant.id;
 }
 
 async function submitted(tenantId: string, overrides: Partial<GenerationRequest> = {}, maxInFlight = 10): Promise<Task> {
-  const task = await lifecycle.submit(store, { tenantId, request: request(overrides), requestHash: randomUUID(), maxInFlight });
+  const task = await lifecycle.submit(ctx.store, { tenantId, request: request(overrides), requestHash: randomUUID(), maxInFlight });
   if (!task) throw new Error('not submitted');
   return task;
 }
 
 async function accepted(tenantId: string, overrides: Partial<GenerationRequest> = {}): Promise<Task> {
   const task = await submitted(tenantId, overrides);
-  const done = await lifecycle.accept(store, task, `up-${task.id}`, new Date(Date.now() + 60_000));
+  const done = await lifecycle.accept(ctx.store, task, `up-${task.id}`, new Date(Date.now() + 60_000));
   if (!done) throw new Error('not accepted');
   return done;
 }
 
 const account = (tenantId: string) =>
-  db.account.findUniqueOrThrow({ where: { tenantId }, select: { available: true, held: true, inFlight: true } });
+  ctx.db.account.findUniqueOrThrow({ where: { tenantId }, select: { available: true, held: true, inFlight: true } });
 
 /** The webhook a transition wrote, if any. */
-const deliveries = (taskId: string) => db.webhookDelivery.findMany({ where: { taskId } });
+const deliveries = (taskId: string) => ctx.db.webhookDelivery.findMany({ where: { taskId } });
 
 /** What the webhook says of a task must be the task as the statement wrote it. */
 async function expectWebhookOf(ended: Task, type: string): Promise<void> {
@@ -79,7 +67,7 @@ async function expectWebhookOf(ended: Task, type: string): Promise<void> {
   expect(rows).toHaveLength(1);
   const row = rows[0]!;
   expect(row).toMatchObject({ url: CALLBACK, eventType: type, tenantId: ended.tenantId, status: 'PENDING' });
-  const stored = await db.task.findUniqueOrThrow({ where: { id: ended.id } });
+  const stored = await ctx.db.task.findUniqueOrThrow({ where: { id: ended.id } });
   const payload = row.payload as { type: string; timestamp: string; data: Record<string, unknown> };
   expect(payload.type).toBe(type);
   expect(payload.timestamp).toBe(stored.completedAt!.toISOString());
@@ -92,10 +80,10 @@ describe('submit', () => {
     const first = await submitted(tenantId, { idempotencyKey: 'same' });
     expect(first).toMatchObject({ status: 'SUBMITTING', creditsCharged: 5 });
     expect(await account(tenantId)).toEqual({ available: 15, held: 5, inFlight: 1 });
-    const again = await lifecycle.submit(store, { tenantId, request: request({ idempotencyKey: 'same' }), requestHash: 'x', maxInFlight: 10 });
+    const again = await lifecycle.submit(ctx.store, { tenantId, request: request({ idempotencyKey: 'same' }), requestHash: 'x', maxInFlight: 10 });
     expect(again).toBeNull();
     expect(await account(tenantId)).toEqual({ available: 15, held: 5, inFlight: 1 });
-    expect(await db.hold.count({ where: { tenantId } })).toBe(1);
+    expect(await ctx.db.hold.count({ where: { tenantId } })).toBe(1);
     // Without a key nothing conflicts: two tasks.
     await submitted(tenantId);
     await submitted(tenantId);
@@ -105,25 +93,25 @@ describe('submit', () => {
   it('at the in-flight limit: RATE_LIMITED naming the limit, however many credits', async () => {
     const tenantId = await tenantWith(100);
     await submitted(tenantId, {}, 1);
-    const refused = lifecycle.submit(store, { tenantId, request: request(), requestHash: 'h', maxInFlight: 1 });
+    const refused = lifecycle.submit(ctx.store, { tenantId, request: request(), requestHash: 'h', maxInFlight: 1 });
     await expect(refused).rejects.toBeInstanceOf(RateLimitedError);
     await expect(refused).rejects.toThrow('Too many tasks in flight: at most 1 per tenant; wait for some to finish');
   });
 
   it('an unknown tenant is NOT_FOUND; a suspended one TENANT_SUSPENDED; other database errors pass through untouched', async () => {
     await expect(
-      lifecycle.submit(store, { tenantId: randomUUID(), request: request(), requestHash: 'h', maxInFlight: 10 }),
+      lifecycle.submit(ctx.store, { tenantId: randomUUID(), request: request(), requestHash: 'h', maxInFlight: 10 }),
     ).rejects.toBeInstanceOf(NotFoundError);
     const suspended = await tenantWith(100);
-    await db.tenant.update({ where: { id: suspended }, data: { status: 'SUSPENDED', suspendedReason: 'test', suspendedAt: new Date() } });
-    await expect(lifecycle.submit(store, { tenantId: suspended, request: request(), requestHash: 'h', maxInFlight: 10 })).rejects.toBeInstanceOf(
+    await ctx.db.tenant.update({ where: { id: suspended }, data: { status: 'SUSPENDED', suspendedReason: 'test', suspendedAt: new Date() } });
+    await expect(lifecycle.submit(ctx.store, { tenantId: suspended, request: request(), requestHash: 'h', maxInFlight: 10 })).rejects.toBeInstanceOf(
       TenantSuspendedError,
     );
     expect(await account(suspended)).toEqual({ available: 100, held: 0, inFlight: 0 });
     // Text PostgreSQL cannot store (the schema refuses it first): the statement's own error, not a reason of ours.
     const tenantId = await tenantWith(100);
     const error = await lifecycle
-      .submit(store, { tenantId, request: request({ prompt: 'nul \u0000 byte' }), requestHash: 'h', maxInFlight: 10 })
+      .submit(ctx.store, { tenantId, request: request({ prompt: 'nul \u0000 byte' }), requestHash: 'h', maxInFlight: 10 })
       .catch((e: unknown) => e);
     expect(sqlStateOf(error)).toBe('22021');
     expect(await account(tenantId)).toEqual({ available: 100, held: 0, inFlight: 0 });
@@ -136,9 +124,9 @@ describe('accept', () => {
     const task = await accepted(tenantId, { model: 'TEXT_TO_VIDEO', prompt: 'waves' });
     expect(task.status).toBe('IN_PROGRESS');
     expect(await account(tenantId)).toEqual({ available: 26, held: 0, inFlight: 1 });
-    const charge = await db.transfer.findUniqueOrThrow({ where: { id: task.chargeId! } });
+    const charge = await ctx.db.transfer.findUniqueOrThrow({ where: { id: task.chargeId! } });
     expect(charge).toMatchObject({ kind: 'CHARGE', amount: 24, creditAccountId: SYSTEM_ACCOUNTS.REVENUE, note: 'TEXT_TO_VIDEO task' });
-    const mirror = await db.transfer.findUniqueOrThrow({ where: { id: task.upstreamChargeId! } });
+    const mirror = await ctx.db.transfer.findUniqueOrThrow({ where: { id: task.upstreamChargeId! } });
     expect(mirror).toMatchObject({
       kind: 'UPSTREAM_CHARGE',
       amount: 24,
@@ -151,10 +139,10 @@ describe('accept', () => {
   it('refuses a task whose hold is no longer pending, and moves nothing', async () => {
     const tenantId = await tenantWith(50);
     const task = await submitted(tenantId);
-    expect(await voidHold(store, task.holdId!)).toBe(true);
-    await expect(lifecycle.accept(store, task, 'up-x', new Date())).rejects.toThrow();
-    expect((await db.task.findUniqueOrThrow({ where: { id: task.id } })).status).toBe('SUBMITTING');
-    expect(await db.transfer.count({ where: { tenantId, kind: 'CHARGE' } })).toBe(0);
+    expect(await voidHold(ctx.store, task.holdId!)).toBe(true);
+    await expect(lifecycle.accept(ctx.store, task, 'up-x', new Date())).rejects.toThrow();
+    expect((await ctx.db.task.findUniqueOrThrow({ where: { id: task.id } })).status).toBe('SUBMITTING');
+    expect(await ctx.db.transfer.count({ where: { tenantId, kind: 'CHARGE' } })).toBe(0);
   });
 });
 
@@ -162,7 +150,7 @@ describe('reject and recover', () => {
   it('reject voids the hold and frees the slot; no webhook (the caller is answered)', async () => {
     const tenantId = await tenantWith(50);
     const task = await submitted(tenantId);
-    const ended = await lifecycle.reject(store, task, 'upstream said no');
+    const ended = await lifecycle.reject(ctx.store, task, 'upstream said no');
     expect(ended).toMatchObject({ status: 'FAILED', errorMessage: 'upstream said no', creditsCharged: 0, idempotencyKey: null });
     expect(await account(tenantId)).toEqual({ available: 50, held: 0, inFlight: 0 });
     expect(await deliveries(task.id)).toEqual([]);
@@ -171,15 +159,15 @@ describe('reject and recover', () => {
   it('reject refuses a task whose hold was already posted, and moves nothing', async () => {
     const tenantId = await tenantWith(50);
     const task = await submitted(tenantId);
-    await post(store, task.holdId!);
-    await expect(lifecycle.reject(store, task, 'late')).rejects.toThrow();
-    expect((await db.task.findUniqueOrThrow({ where: { id: task.id } })).status).toBe('SUBMITTING');
+    await post(ctx.store, task.holdId!);
+    await expect(lifecycle.reject(ctx.store, task, 'late')).rejects.toThrow();
+    expect((await ctx.db.task.findUniqueOrThrow({ where: { id: task.id } })).status).toBe('SUBMITTING');
   });
 
   it('recover fails the task, releases its hold and slot, and tells its webhook', async () => {
     const tenantId = await tenantWith(50);
     const task = await submitted(tenantId, { idempotencyKey: 'lost' });
-    const ended = await lifecycle.recover(store, task);
+    const ended = await lifecycle.recover(ctx.store, task);
     expect(ended).toMatchObject({
       status: 'FAILED',
       creditsCharged: 0,
@@ -195,7 +183,7 @@ describe('settle and expire', () => {
   it('SUCCESS keeps the charge, frees the slot, stores the result, and tells the webhook the task as written', async () => {
     const tenantId = await tenantWith(50);
     const task = await accepted(tenantId);
-    const ended = await lifecycle.settle(store, task, { status: 'SUCCESS', resultUrls: ['https://cdn.example/r.png'], consumedCredits: 5 });
+    const ended = await lifecycle.settle(ctx.store, task, { status: 'SUCCESS', resultUrls: ['https://cdn.example/r.png'], consumedCredits: 5 });
     expect(ended).toMatchObject({ status: 'SUCCESS', resultUrls: ['https://cdn.example/r.png'], upstreamCredits: 5, refunded: false });
     expect(ended!.completedAt).not.toBeNull();
     expect(await account(tenantId)).toEqual({ available: 45, held: 0, inFlight: 0 });
@@ -206,19 +194,19 @@ describe('settle and expire', () => {
     const tenantId = await tenantWith(50);
     const task = await accepted(tenantId);
     const reason = 'x'.repeat(800);
-    const ended = await lifecycle.settle(store, task, { status: 'FAILED', errorMessage: reason });
+    const ended = await lifecycle.settle(ctx.store, task, { status: 'FAILED', errorMessage: reason });
     expect(ended).toMatchObject({ status: 'FAILED', refunded: true, upstreamCredits: 0, errorMessage: reason });
     expect(await account(tenantId)).toEqual({ available: 50, held: 0, inFlight: 0 });
-    const refund = await db.transfer.findFirstOrThrow({ where: { reversesId: task.chargeId! } });
+    const refund = await ctx.db.transfer.findFirstOrThrow({ where: { reversesId: task.chargeId! } });
     expect(refund).toMatchObject({ kind: 'REFUND', amount: 5 });
     expect(refund.note).toBe(`refund: ${reason}`.slice(0, 500));
-    const mirrorRefund = await db.transfer.findFirstOrThrow({ where: { reversesId: task.upstreamChargeId! } });
+    const mirrorRefund = await ctx.db.transfer.findFirstOrThrow({ where: { reversesId: task.upstreamChargeId! } });
     expect(mirrorRefund).toMatchObject({ kind: 'UPSTREAM_REFUND', amount: 5, note: 'upstream refunded a failed task' });
     await expectWebhookOf(ended!, 'task.failed');
     // Exactly once: a second settlement moves nothing.
-    expect(await lifecycle.settle(store, task, { status: 'FAILED', errorMessage: 'again' })).toBeNull();
-    expect(await db.transfer.count({ where: { tenantId, kind: 'REFUND' } })).toBe(1);
-    expect(await verifyLedger(db)).toEqual([]);
+    expect(await lifecycle.settle(ctx.store, task, { status: 'FAILED', errorMessage: 'again' })).toBeNull();
+    expect(await ctx.db.transfer.count({ where: { tenantId, kind: 'REFUND' } })).toBe(1);
+    expect(await verifyLedger(ctx.db)).toEqual([]);
   });
 
   it('a refund whose charge is missing aborts the whole statement', async () => {
@@ -227,16 +215,16 @@ describe('settle and expire', () => {
     const other = await accepted(tenantId);
     // As if the charge were lost: point the task at a transfer that is no tenant's charge (another task's mirror).
     const forged = { ...task, chargeId: other.upstreamChargeId };
-    await db.task.update({ where: { id: task.id }, data: { chargeId: other.upstreamChargeId } });
-    await expect(lifecycle.settle(store, forged, { status: 'FAILED', errorMessage: 'no' })).rejects.toThrow();
-    expect((await db.task.findUniqueOrThrow({ where: { id: task.id } })).status).toBe('IN_PROGRESS');
-    expect(await db.transfer.count({ where: { tenantId, kind: { in: ['REFUND', 'UPSTREAM_REFUND'] } } })).toBe(0);
+    await ctx.db.task.update({ where: { id: task.id }, data: { chargeId: other.upstreamChargeId } });
+    await expect(lifecycle.settle(ctx.store, forged, { status: 'FAILED', errorMessage: 'no' })).rejects.toThrow();
+    expect((await ctx.db.task.findUniqueOrThrow({ where: { id: task.id } })).status).toBe('IN_PROGRESS');
+    expect(await ctx.db.transfer.count({ where: { tenantId, kind: { in: ['REFUND', 'UPSTREAM_REFUND'] } } })).toBe(0);
   });
 
   it('expire fails and refunds with a message naming the deadline in seconds', async () => {
     const tenantId = await tenantWith(50);
     const task = await accepted(tenantId);
-    const ended = await lifecycle.expire(store, task, 90_000);
+    const ended = await lifecycle.expire(ctx.store, task, 90_000);
     expect(ended).toMatchObject({ status: 'FAILED', refunded: true, errorMessage: 'Timed out: no result from upstream within 90 s' });
     await expectWebhookOf(ended!, 'task.failed');
   });
@@ -244,21 +232,21 @@ describe('settle and expire', () => {
   it('a task without a callback URL gets no webhook', async () => {
     const tenantId = await tenantWith(50);
     const task = await accepted(tenantId, { callbackUrl: null });
-    await lifecycle.settle(store, task, { status: 'SUCCESS', resultUrls: ['https://cdn.example/r.png'], consumedCredits: 5 });
+    await lifecycle.settle(ctx.store, task, { status: 'SUCCESS', resultUrls: ['https://cdn.example/r.png'], consumedCredits: 5 });
     expect(await deliveries(task.id)).toEqual([]);
   });
 
   it('a transition the table does not allow is a programming error, refused before any SQL', async () => {
     const tenantId = await tenantWith(50);
     const task = await accepted(tenantId);
-    expect(() => lifecycle.settle(store, task, { status: 'IN_PROGRESS' } as never)).toThrow('settle cannot move a task to IN_PROGRESS');
+    expect(() => lifecycle.settle(ctx.store, task, { status: 'IN_PROGRESS' } as never)).toThrow('settle cannot move a task to IN_PROGRESS');
   });
 });
 
 describe('announcements', () => {
   it('each transition hands its events to the announcer once committed (the Redis bus publishes them then)', async () => {
     const published: string[] = [];
-    const redisLike: Store = { db, announcer: afterCommitAnnouncer((payload) => published.push(payload)) };
+    const redisLike: Store = { db: ctx.db, announcer: afterCommitAnnouncer((payload) => published.push(payload)) };
     const tenantId = await tenantWith(50);
     const task = await lifecycle.submit(redisLike, { tenantId, request: request(), requestHash: 'h', maxInFlight: 10 });
     expect(published).toHaveLength(1);
@@ -273,7 +261,7 @@ describe('announcements', () => {
     // Around the limit from both sides: each settles, whatever the size of its error message.
     for (const size of [6500, 6700, 6900, 7100, 7300, 7500, 7700]) {
       const task = await accepted(tenantId, { callbackUrl: null });
-      const ended = await lifecycle.settle(store, task, { status: 'FAILED', errorMessage: 'e'.repeat(size) });
+      const ended = await lifecycle.settle(ctx.store, task, { status: 'FAILED', errorMessage: 'e'.repeat(size) });
       expect(ended?.status).toBe('FAILED');
     }
   });
