@@ -2,6 +2,7 @@
 // keys of a scope (MANAGE_KEYS, …): its own tenant and that tenant's keys,
 // and nothing else. Another tenant's id reads as unknown (NOT_FOUND), so a
 // key learns nothing about which ids exist.
+import { ALL_SCOPES } from '../../auth/api-keys.ts';
 import type { ApiKeyScope } from '../../generated/prisma/enums.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { Context } from '../../server/context.ts';
@@ -29,6 +30,6 @@ export async function assertKeyOfCaller(ctx: Context, keyId: string): Promise<vo
 export function assertGrantable(ctx: Context, scopes: readonly ApiKeyScope[] | null | undefined): void {
   const p = ctx.principal;
   if (p?.kind !== 'tenant') return;
-  const missing = (scopes ?? ['GENERATE', 'READ', 'MANAGE_KEYS', 'WEBHOOKS']).filter((s) => !p.scopes.includes(s));
+  const missing = (scopes ?? ALL_SCOPES).filter((s) => !p.scopes.includes(s));
   if (missing.length > 0) throw new ValidationError(`scopes: this key cannot grant scopes it lacks: ${missing.join(', ')}`, 'scopes');
 }
