@@ -2,6 +2,7 @@ import { createAuthenticator } from './auth/authenticator.ts';
 import { resolveAdminToken } from './auth/admin-token.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/open.ts';
+import { startBalanceAlerts } from './events/balance-alerts.ts';
 import { createEventBus } from './events/bus.ts';
 import { createLimits } from './limits/index.ts';
 import { LiveHub } from './events/live.ts';
@@ -20,6 +21,7 @@ import { createCallbackRoute } from './tasks/callback-route.ts';
 import type { TaskDeps } from './tasks/deps.ts';
 import { createTaskPoller } from './tasks/poller.ts';
 import { createRecovery } from './tasks/recovery.ts';
+import { createReconciler } from './tasks/reconcile.ts';
 import { createSingleFlight } from './tasks/single-flight.ts';
 import { ensureDemoTenant } from './tenants/demo.ts';
 import type { SimulatorOptions } from './simulator/options.ts';
@@ -169,6 +171,8 @@ export async function startGateway(
     });
     const stopWebhookKicks = bus.on('webhooks', () => webhooks.kick());
     cleanups.push(async () => stopWebhookKicks());
+    const stopBalanceAlerts = startBalanceAlerts({ bus, store, logger: logger.child({ component: 'balance-alerts' }) });
+    cleanups.push(() => stopBalanceAlerts());
     let baseUrl = config.publicUrl ?? '';
     const health = new UpstreamHealth({ store, logger: logger.child({ component: 'upstream-health' }), ...config.breaker });
     const stopHealth = bus.on('upstreamHealth', (event) => health.apply(event));
@@ -187,6 +191,7 @@ export async function startGateway(
     };
     const poller = createTaskPoller(tasks);
     const recovery = createRecovery(tasks);
+    const reconciler = createReconciler(tasks, config.reconcile);
 
     const admin = await resolveAdminToken(config.adminToken, config.dataDir);
     const authenticator = createAuthenticator({
@@ -224,7 +229,7 @@ export async function startGateway(
 
     // Workers start once the server can take callbacks. At shutdown the
     // server closes first (in-flight requests finish), then the workers stop.
-    for (const worker of [poller, recovery, webhooks]) {
+    for (const worker of [poller, recovery, reconciler, webhooks]) {
       worker.start();
       cleanups.push(() => worker.stop());
     }

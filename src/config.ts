@@ -3,6 +3,7 @@
 import proxyaddr from 'proxy-addr';
 import { z } from 'zod';
 import type { TaskSettings } from './tasks/deps.ts';
+import type { ReconcileSettings } from './tasks/reconcile.ts';
 import { parseSimulatorEnv, SIMULATOR_ENV_DOCS, type SimulatorOptions } from './simulator/options.ts';
 import { parseUpstreamEnv, UPSTREAM_ENV_DOCS, type UpstreamEnv } from './upstream/options.ts';
 
@@ -50,6 +51,9 @@ const GATEWAY_ENV = {
   UPSTREAM_PROBE_INITIAL_MS: [int(10, 3_600_000).default(5000), 'After upstream answers 402 or 401 the breaker opens; the first generation this long after is let through as the probe (README, "Upstream health").'],
   UPSTREAM_PROBE_MAX_MS: [int(10, 86_400_000).default(300_000), 'Longest wait between probes: each failed probe doubles the wait up to this.'],
   TASK_DEADLINE_MS: [int(1000, 30 * 86_400_000).default(3_600_000), 'A task in progress longer than this ends FAILED and refunded (README, "Deadlines").'],
+  RECONCILE_INTERVAL_MS: [int(1000, 86_400_000).default(60_000), 'How often reconciliation reads upstream /status of ended tasks again (one batch per run); a task is checked again once its last check is this old (README, "Reconciliation").'],
+  RECONCILE_WINDOW_HOURS: [int(1, 24 * 366).default(24), 'Tasks that ended within this many hours are reconciled against upstream.'],
+  RECONCILE_BATCH: [int(1, 10_000).default(50), 'Tasks reconciliation checks per run: at most this many upstream /status reads per RECONCILE_INTERVAL_MS.'],
   SSRF_ALLOW_HOSTS: [z.string().optional(), 'Comma-separated hosts or host:port exempt from the private-address guard on webhook URLs (development and tests only).'],
   WEBHOOK_RETRY_SCHEDULE_MS: [z.string().regex(/^\d+(,\d+)*$/).optional(), 'Comma-separated delays between webhook attempts, in ms. Default: 5s, 5m, 30m, 2h, 5h, 10h, 10h (about a day).'],
   WEBHOOK_TIMEOUT_MS: [int(100, 120_000).default(10_000), 'Timeout of one webhook delivery attempt.'],
@@ -98,6 +102,8 @@ export interface Config {
   auth: { cacheTtlMs: number; negativeCacheMs: number; failuresPerMinute: number };
   shutdownTimeoutMs: number;
   tasks: TaskSettings & { ratePerMinute: number };
+  /** The reconciliation worker (tasks/reconcile.ts). */
+  reconcile: ReconcileSettings;
   /** Bearer token /metrics requires; null: open. */
   metricsToken: string | null;
   /** The upstream circuit breaker's probes (tasks/upstream-health.ts). */
@@ -176,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       submitTimeoutMs: e.TASK_SUBMIT_TIMEOUT_MS,
       deadlineMs: e.TASK_DEADLINE_MS,
     },
+    reconcile: { intervalMs: e.RECONCILE_INTERVAL_MS, windowHours: e.RECONCILE_WINDOW_HOURS, batch: e.RECONCILE_BATCH },
     metricsToken: e.METRICS_TOKEN ?? null,
     breaker: { probeInitialMs: e.UPSTREAM_PROBE_INITIAL_MS, probeMaxMs: e.UPSTREAM_PROBE_MAX_MS },
     requestsPerMinute: e.TENANT_REQUESTS_PER_MINUTE,

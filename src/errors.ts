@@ -80,6 +80,21 @@ export class UpstreamUnavailableError extends GatewayError {
   }
 }
 
+export class KeyLimitExceededError extends GatewayError {
+  readonly code = 'KEY_LIMIT_EXCEEDED';
+  constructor(
+    readonly limit: number,
+    readonly period: 'DAY' | 'MONTH',
+    readonly remaining: number,
+  ) {
+    super(
+      `This API key's credit limit is reached: ${limit} credits per ${period === 'DAY' ? 'UTC day' : 'UTC month'}, ` +
+        `${remaining} left in this window; wait for the next one, or use a key with a higher limit`,
+    );
+    this.name = 'KeyLimitExceededError';
+  }
+}
+
 export class TenantSuspendedError extends GatewayError {
   readonly code = 'TENANT_SUSPENDED';
   constructor(message = 'This tenant is suspended: it cannot start generations. Its reads and tasks in flight go on; ask the reseller to reactivate it') {

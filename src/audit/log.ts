@@ -34,7 +34,8 @@ export type AuditAction =
   | 'credits.adjust'
   | 'price.set'
   | 'balance.setLowThreshold'
-  | 'webhookSecret.rotate';
+  | 'webhookSecret.rotate'
+  | 'webhookEndpoint.set';
 
 export interface AuditRecord {
   actor: AuditActor;

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { auditStep, recordAudit, type AuditActor } from '../audit/log.ts';
 import { eventsArray, type Store } from '../db/announce.ts';
 import type { Db } from '../db/client.ts';
 import { ref, sql, step, withSteps } from '../db/sql.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
-import type { ApiKey, ApiKeyScope } from '../generated/prisma/client.ts';
+import type { ApiKey, ApiKeyScope, CreditLimitPeriod } from '../generated/prisma/client.ts';
 import type { Authenticator } from './authenticator.ts';
 import { displayPrefix, generateSecret, hashSecret } from './secrets.ts';
 
@@ -20,6 +21,13 @@ export const gracePeriodSeconds = z
   .min(0, 'must be at least 0')
   .max(MAX_GRACE_SECONDS, `must be at most ${MAX_GRACE_SECONDS} (30 days)`);
 
+/** A key's credit limit per period: a whole, positive number of credits (at most a balance's maximum). */
+export const creditLimitCredits = z
+  .number()
+  .int('must be a whole number of credits')
+  .min(1, 'must be at least 1')
+  .max(2_000_000_000, 'must be at most 2000000000');
+
 export const ALL_SCOPES: readonly ApiKeyScope[] = ['GENERATE', 'READ', 'MANAGE_KEYS', 'WEBHOOKS'];
 
 export interface KeySettings {
@@ -28,6 +36,13 @@ export interface KeySettings {
   expiresAt?: Date | null;
   /** Tenant keys only; default every scope. */
   scopes?: readonly ApiKeyScope[] | null;
+  /** Tenant keys only: at most this many credits per period through the key (and its rotations). Both or neither. */
+  creditLimit?: { credits: number; period: CreditLimitPeriod } | null;
+  /**
+   * Tenant keys only: an existing credit limit the key spends against too
+   * (a key issued by a limited key shares its issuer's limit). Not with `creditLimit`.
+   */
+  sharedCreditLimitId?: string | null;
 }
 
 /**
@@ -45,6 +60,11 @@ export async function issueApiKey(db: Db, input: { tenantId: string | null } & K
       const tenant = await tx.tenant.findUnique({ where: { id: input.tenantId }, select: { id: true } });
       if (!tenant) throw new NotFoundError('Tenant not found');
     }
+    const limit = input.creditLimit && input.tenantId
+      ? await tx.keyCreditLimit.create({
+          data: { id: randomUUID(), tenantId: input.tenantId, credits: input.creditLimit.credits, period: input.creditLimit.period },
+        })
+      : null;
     const key = await tx.apiKey.create({
       data: {
         role,
@@ -54,6 +74,7 @@ export async function issueApiKey(db: Db, input: { tenantId: string | null } & K
         hash: hashSecret(secret),
         expiresAt: input.expiresAt ?? null,
         scopes,
+        creditLimitId: limit?.id ?? (input.tenantId ? (input.sharedCreditLimitId ?? null) : null),
       },
     });
     if (actor) {
@@ -61,7 +82,15 @@ export async function issueApiKey(db: Db, input: { tenantId: string | null } & K
         actor,
         action: 'apiKey.issue',
         tenantId: key.tenantId,
-        details: { keyId: key.id, prefix: key.prefix, role, scopes, expiresAt: key.expiresAt?.toISOString() ?? null },
+        details: {
+          keyId: key.id,
+          prefix: key.prefix,
+          role,
+          scopes,
+          expiresAt: key.expiresAt?.toISOString() ?? null,
+          creditLimit: limit ? { credits: limit.credits, period: limit.period } : null,
+          creditLimitId: key.creditLimitId,
+        },
       });
     }
     return key;
@@ -71,7 +100,7 @@ export async function issueApiKey(db: Db, input: { tenantId: string | null } & K
 
 /**
  * Replaces a key with a new secret of the same settings (role, tenant, name,
- * scopes, expiry). The old secret keeps working for `gracePeriodSeconds`
+ * scopes, expiry, credit limit: the same limit, so the two count together). The old secret keeps working for `gracePeriodSeconds`
  * (0: it stops at once), then is refused like a revoked one. One statement:
  * the old key's expiry, the new key, the audit row and the announcement that
  * tells every process when the old key ends. A key is rotated at most once
@@ -96,10 +125,10 @@ export async function rotateApiKey(
   const secret = generateSecret(prefixSource.role);
   const created = step(
     'new_key',
-    sql`INSERT INTO api_key (id, role, tenant_id, name, prefix, hash, created_at, expires_at, scopes, rotated_from_id)
+    sql`INSERT INTO api_key (id, role, tenant_id, name, prefix, hash, created_at, expires_at, scopes, rotated_from_id, credit_limit_id)
         SELECT gen_random_uuid(), o.role, o.tenant_id, o.name, ${displayPrefix(secret)}, ${hashSecret(secret)}, now(),
                -- The statement's snapshot: the old key's expiry before this rotation shortened it.
-               (SELECT k.expires_at FROM api_key k WHERE k.id = o.id), o.scopes, o.id
+               (SELECT k.expires_at FROM api_key k WHERE k.id = o.id), o.scopes, o.id, o.credit_limit_id
         FROM ${ref(old)} o
         ON CONFLICT (rotated_from_id) DO NOTHING
         RETURNING id`,

@@ -7,11 +7,12 @@ import { randomUUID } from 'node:crypto';
 import { eventsArray, type Store } from '../db/announce.ts';
 import type { Db, Tx } from '../db/client.ts';
 import type { WebhookDelivery } from '../generated/prisma/client.ts';
-import { ref, sql, step, withSteps, type Sql, type Step } from '../db/sql.ts';
+import { join, ref, sql, step, withSteps, type Sql, type Step } from '../db/sql.ts';
 
 export interface OutboxInput {
   tenantId: string;
-  taskId: string;
+  /** The task it is about; null for a balance event. */
+  taskId: string | null;
   /** Checked by `assertPublicUrl` when the task was submitted; re-checked on every send. */
   url: string;
   /** e.g. `task.succeeded`; kept for filtering and display, not added to the body. */
@@ -51,9 +52,28 @@ export function outboxStep(name: string, about: Step | null, input: OutboxInput,
   );
 }
 
-/** The event that wakes every process's dispatcher once the outbox step's rows commit (null when it wrote none). */
-export function webhooksEvent(outbox: Step): Sql {
-  return sql`(SELECT jsonb_build_object('type', 'webhooks') FROM ${ref(outbox)} LIMIT 1)`;
+/**
+ * The same delivery for the tenant's own endpoint (setWebhookEndpoint,
+ * webhook-endpoints.ts), if it has one that wants this event type: its URL
+ * is read in the statement, so an endpoint changed a moment before is the
+ * one written.
+ */
+export function endpointOutboxStep(name: string, about: Step | null, input: Omit<OutboxInput, 'url'>): Step {
+  return step(
+    name,
+    sql`INSERT INTO webhook_delivery (id, tenant_id, task_id, url, event_type, payload, status, attempts, next_attempt_at, created_at)
+        SELECT gen_random_uuid(), e.tenant_id, ${input.taskId}::uuid, e.url, ${input.eventType},
+               ${JSON.stringify(input.payload)}::jsonb, 'PENDING', 0, now(), now()
+        FROM webhook_endpoint e ${about ? sql`, ${ref(about)}` : sql``}
+        WHERE e.tenant_id = ${input.tenantId}::uuid AND ${input.eventType} = ANY(e.events)
+        RETURNING id`,
+  );
+}
+
+/** The event that wakes every process's dispatcher once the outbox steps' rows commit (null when they wrote none). */
+export function webhooksEvent(...outboxes: Step[]): Sql {
+  const any = outboxes.map((o) => sql`EXISTS (SELECT 1 FROM ${ref(o)})`);
+  return sql`(SELECT jsonb_build_object('type', 'webhooks') WHERE ${join(any, ' OR ')})`;
 }
 
 /** Adds a delivery on its own (the dispatcher finds it at its next poll); returns its id. */

@@ -1,6 +1,9 @@
-import { recordAudit, type AuditActor } from '../audit/log.ts';
-import type { Db, Tx } from '../db/client.ts';
+import { auditStep, type AuditActor } from '../audit/log.ts';
+import { eventsArray, type Store } from '../db/announce.ts';
+import type { Tx } from '../db/client.ts';
+import { ref, sql, step, withSteps } from '../db/sql.ts';
 import { NotFoundError } from '../errors.ts';
+import { ACCOUNT_RETURNING, balanceEvent } from './steps.ts';
 
 // System accounts have fixed ids and are created by a migration, so every
 // database (including each test's fresh clone) has them before any transfer.
@@ -29,26 +32,34 @@ export function isLow(balance: { available: number; lowBalanceThreshold: number 
 
 /**
  * Sets (or, with null, clears) the credits below which the tenant's balance
- * is `low`; audited in the same transaction. The next balance change
- * announces `low` by the new threshold.
+ * is `low`; audited in the same statement, and announced as a balance event
+ * (its `low` by the new threshold), so live subscribers and balance alerts
+ * (events/balance-alerts.ts) hear of a threshold that makes it low.
  */
 export async function setLowBalanceThreshold(
-  db: Db,
+  store: Store,
   input: { tenantId: string; credits: number | null },
   actor?: AuditActor,
 ): Promise<{ available: number; held: number; lowBalanceThreshold: number | null }> {
-  return db.$transaction(async (tx) => {
-    const { count } = await tx.account.updateMany({
-      where: { tenantId: input.tenantId, kind: 'TENANT' },
-      data: { lowBalanceThreshold: input.credits },
-    });
-    if (count === 0) throw new NotFoundError('Tenant not found');
-    if (actor) {
-      await recordAudit(tx, { actor, action: 'balance.setLowThreshold', tenantId: input.tenantId, details: { credits: input.credits } });
-    }
-    return tx.account.findUniqueOrThrow({
-      where: { tenantId: input.tenantId },
-      select: { available: true, held: true, lowBalanceThreshold: true },
-    });
-  });
+  const account = step(
+    'account',
+    sql`UPDATE account SET low_balance_threshold = ${input.credits}::int
+        WHERE tenant_id = ${input.tenantId}::uuid AND kind = 'TENANT'
+        RETURNING ${ACCOUNT_RETURNING}`,
+  );
+  const audit = actor
+    ? [auditStep('audit', { actor, action: 'balance.setLowThreshold', tenantId: input.tenantId, details: { credits: input.credits } }, account)]
+    : [];
+  const rows = await store.db.$queryRaw<{ available: number; held: number; lowBalanceThreshold: number | null; announced: unknown }[]>(
+    withSteps(
+      [account, ...audit],
+      sql`SELECT a.available, a.held, a.low_balance_threshold AS "lowBalanceThreshold",
+                 ${store.announcer.column(eventsArray([balanceEvent(account)]))} AS announced
+          FROM ${ref(account)} a`,
+    ),
+  );
+  const row = rows[0];
+  if (!row) throw new NotFoundError('Tenant not found');
+  store.announcer.committed(row.announced);
+  return { available: row.available, held: row.held, lowBalanceThreshold: row.lowBalanceThreshold };
 }

@@ -49,8 +49,9 @@ export type LedgerGuard =
   | 'BALANCE_LIMIT'
   | 'AVAILABLE_TOO_LOW'
   | 'ORIGINAL_NOT_FOUND'
-  // Not money, but refused in the same statement as the hold it prevents (tasks/statements.ts).
-  | 'TENANT_SUSPENDED';
+  // Not money, but refused in the same statement as the hold they prevent (tasks/statements.ts).
+  | 'TENANT_SUSPENDED'
+  | 'KEY_LIMIT_EXCEEDED';
 
 /** The two entries of a transfer step; a tenant side records its posted balance after, from its account step. */
 export function entries(name: string, transfer: Step, sides: { debit?: Step; credit?: Step }): Step {

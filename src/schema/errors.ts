@@ -6,6 +6,7 @@ import {
   RateLimitedError,
   SourceNotReadyError,
   TenantSuspendedError,
+  KeyLimitExceededError,
   UpstreamUnavailableError,
   type ValidationError,
 } from '../errors.ts';
@@ -69,6 +70,16 @@ builder.objectType(SourceNotReadyError, { name: 'SourceNotReadyError', interface
 builder.objectType(UpstreamUnavailableError, { name: 'UpstreamUnavailableError', interfaces: [ErrorInterface] });
 
 builder.objectType(TenantSuspendedError, { name: 'TenantSuspendedError', interfaces: [ErrorInterface] });
+
+builder.objectType(KeyLimitExceededError, {
+  name: 'KeyLimitExceededError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    limit: t.exposeInt('limit', { description: "The key's credit limit per period" }),
+    period: t.exposeString('period', { description: 'DAY or MONTH (UTC)' }),
+    remaining: t.exposeInt('remaining', { description: 'Credits the key may still take in this window' }),
+  }),
+});
 
 /** The input error type of mutation unions: every ValidationError, ours or Pothos's. */
 export const InputError = PothosValidationError;

@@ -13,5 +13,6 @@ import './webhooks.ts';
 import './audit.ts';
 import './usage.ts';
 import './upstream.ts';
+import './reconciliation.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

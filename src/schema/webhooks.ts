@@ -1,6 +1,8 @@
 import { NotFoundError } from '../errors.ts';
+import { setWebhookEndpoint, WEBHOOK_EVENTS, type WebhookEventName } from '../events/webhook-endpoints.ts';
 import { redeliverWebhook } from '../events/webhook-outbox.ts';
 import { rotateWebhookSecret } from '../events/webhook-secrets.ts';
+import { z } from 'zod';
 import { builder } from './builder.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { createdConnection } from './cursors.ts';
@@ -23,7 +25,7 @@ const DeliveryStatusEnum = builder.enumType('WebhookDeliveryStatus', {
 const WebhookDeliveryRef = builder.prismaNode('WebhookDelivery', {
   id: { field: 'id' },
   fields: (t) => ({
-    task: t.relation('task'),
+    task: t.relation('task', { nullable: true, description: 'The task it is about; null for balance.low and balance.recovered' }),
     url: t.exposeString('url'),
     eventType: t.exposeString('eventType'),
     status: t.field({ type: DeliveryStatusEnum, resolve: (d) => d.status }),
@@ -92,6 +94,67 @@ builder.queryField('webhookDeliveries', (t) =>
         }),
       );
     },
+  }),
+);
+
+// The events an endpoint may ask for: GraphQL enum values, each the dotted
+// name its deliveries carry (eventType, and `type` in the body).
+const WebhookEventEnum = builder.enumType('WebhookEvent', {
+  values: {
+    TASK_SUCCEEDED: { value: 'task.succeeded', description: 'task.succeeded: a task ended with its results' },
+    TASK_FAILED: { value: 'task.failed', description: 'task.failed: a task failed (and was refunded)' },
+    BALANCE_LOW: { value: 'balance.low', description: 'balance.low: available fell below the low-balance threshold' },
+    BALANCE_RECOVERED: { value: 'balance.recovered', description: 'balance.recovered: available is back at or above it' },
+  } as const satisfies Record<string, { value: WebhookEventName; description: string }>,
+});
+
+const WebhookEndpointRef = builder.prismaObject('WebhookEndpoint', {
+  description: "The tenant's own webhook endpoint: every event it names is delivered there, signed and retried",
+  fields: (t) => ({
+    url: t.exposeString('url'),
+    events: t.field({
+      type: [WebhookEventEnum],
+      resolve: (e) => WEBHOOK_EVENTS.filter((name) => e.events.includes(name)),
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.prismaObjectField('Tenant', 'webhookEndpoint', (t) =>
+  t.relation('webhookEndpoint', { nullable: true, description: 'Where this tenant receives its events (setWebhookEndpoint); null: nowhere' }),
+);
+
+const SetWebhookEndpointInput = builder.inputType('SetWebhookEndpointInput', {
+  fields: (t) => ({
+    url: t.string({
+      required: true,
+      description: 'A public http(s) URL; checked now and on every send',
+      validate: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048),
+    }),
+    events: t.field({
+      type: [WebhookEventEnum],
+      required: true,
+      description: 'What to send there; [] keeps the endpoint and sends it nothing',
+    }),
+  }),
+});
+
+builder.mutationField('setWebhookEndpoint', (t) =>
+  t.field({
+    type: WebhookEndpointRef,
+    description:
+      "Sets your webhook endpoint: task.succeeded, task.failed, balance.low and balance.recovered, as you choose, signed with your " +
+      'webhook secret and retried like task callbacks. Replaces the one set before. A balance already low is announced at once.',
+    authScopes: { webhooks: true },
+    errors: { types: [InputError, NotFoundError] },
+    args: { input: t.arg({ type: SetWebhookEndpointInput, required: true }) },
+    resolve: (_root, { input }, ctx) =>
+      setWebhookEndpoint(
+        ctx.store,
+        { tenantId: ctx.tenantId(), url: input.url, events: input.events },
+        { ssrfPolicy: ctx.tasks.ssrfPolicy, actor: ctx.actor() },
+      ),
   }),
 );
 

@@ -18,6 +18,7 @@ async function main(): Promise<void> {
       seed: sim.seed,
       credits: sim.credits(),
       failureRate: options.failureRate,
+      lateRefundRate: options.lateRefundRate,
       errorRate: options.errorRate,
       rateLimit: options.rateLimit,
     },

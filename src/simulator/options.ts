@@ -29,6 +29,12 @@ export interface SimulatorOptions {
   latencyMs: LatencyByModel;
   /** Share of tasks that end FAILED (and are refunded). */
   failureRate: number;
+  /**
+   * Share of tasks refunded after the fact: one that succeeds reports SUCCESS
+   * with its credits on its first /status read, and is refunded right after
+   * (consumed_credits 0 from then on).
+   */
+  lateRefundRate: number;
   /** Share of API requests answered 500 (nothing is created or charged). */
   errorRate: number;
   /** Requests per second per API key before 429; 0 turns the limit off. */
@@ -49,6 +55,7 @@ export const SIMULATOR_DEFAULTS: Omit<SimulatorOptions, 'port' | 'seed' | 'publi
   credits: 1_000_000,
   latencyMs: uniformLatency(DEFAULT_LATENCY),
   failureRate: 0,
+  lateRefundRate: 0,
   errorRate: 0,
   rateLimit: 0,
 };
@@ -62,6 +69,8 @@ export const SIMULATOR_ENV_DOCS: Record<string, string> = {
   SIMULATOR_LATENCY_MS:
     'Time to completion: N, MIN-MAX, or JSON per model, e.g. {"default":"50-200","grok-imagine/text-to-video":"1000-3000"} (default 50-200).',
   SIMULATOR_FAILURE_RATE: 'Share 0..1 of tasks that end FAILED and are refunded (default 0).',
+  SIMULATOR_LATE_REFUND_RATE:
+    'Share 0..1 of tasks refunded after the fact: a successful one reports its credits on its first /status read as SUCCESS, then consumed_credits 0 (default 0).',
   SIMULATOR_ERROR_RATE: 'Share 0..1 of API requests answered 500 (default 0).',
   SIMULATOR_RATE_LIMIT: 'Requests per second per key before 429 with Retry-After; 0 is off (default 0).',
   SIMULATOR_SEED: 'Integer seed for deterministic randomness (default: random).',
@@ -129,6 +138,7 @@ export function parseSimulatorEnv(env: EnvRecord): SimulatorOptions {
     credits: parseEnvVar(env, 'SIMULATOR_CREDITS', intString(0).optional()) ?? SIMULATOR_DEFAULTS.credits,
     latencyMs: parseEnvVar(env, 'SIMULATOR_LATENCY_MS', latencyEnvSchema.optional()) ?? SIMULATOR_DEFAULTS.latencyMs,
     failureRate: parseEnvVar(env, 'SIMULATOR_FAILURE_RATE', rateString.optional()) ?? 0,
+    lateRefundRate: parseEnvVar(env, 'SIMULATOR_LATE_REFUND_RATE', rateString.optional()) ?? 0,
     errorRate: parseEnvVar(env, 'SIMULATOR_ERROR_RATE', rateString.optional()) ?? 0,
     rateLimit:
       parseEnvVar(
@@ -154,7 +164,7 @@ export function resolveSimulatorOptions(input: SimulatorOptionsInput, base: Simu
     if (v !== undefined) (merged as unknown as Record<string, unknown>)[k] = v;
   }
   if (latencyMs !== undefined) merged.latencyMs = normaliseLatency(latencyMs);
-  for (const key of ['failureRate', 'errorRate'] as const) {
+  for (const key of ['failureRate', 'lateRefundRate', 'errorRate'] as const) {
     const v = merged[key];
     if (!(v >= 0 && v <= 1)) throw new Error(`simulator option ${key} must be within 0..1, got ${v}`);
   }

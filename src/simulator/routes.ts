@@ -32,7 +32,7 @@ export function handleStatus(store: TaskStore, method: string, query: URLSearchP
   if (typeof taskId !== 'string') return envelope(400, 'task_id must be a string');
   const task = store.get(taskId);
   if (!task) return envelope(404, `task not found: ${taskId}`);
-  return success(store.statusData(task));
+  return success(store.statusRead(task));
 }
 
 /**

@@ -1,6 +1,7 @@
 // The simulated reseller account and its tasks: charging at creation,
-// completion on a timer (or on demand), refunds on failure, and the /status
-// view of a task. Everything the accounting test checks lives here.
+// completion on a timer (or on demand), refunds on failure and late refunds
+// (after a success was read), and the /status view of a task. Everything the
+// accounting test checks lives here.
 import type { CallbackSender } from './callbacks.ts';
 import { CREDITS, type Model, RULES, type WireInput } from './contract.ts';
 import type { SimulatorOptions } from './options.ts';
@@ -27,6 +28,12 @@ export interface SimTask {
   createdAt: string;
   dueAt: number;
   planned: SimOutcome;
+  /**
+   * Upstream changes its mind (SIMULATOR_LATE_REFUND_RATE): once a /status
+   * read has reported this task's SUCCESS with its credits, it is refunded
+   * and reports consumed_credits 0 from then on.
+   */
+  lateRefund: boolean;
   resultUrls: string[];
 }
 
@@ -102,6 +109,8 @@ export function createTaskStore(deps: StoreDeps) {
       createdAt: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       dueAt: now + deps.rng.int(latency.minMs, latency.maxMs),
       planned: deps.rng.next() < opts.failureRate ? 'FAILED' : 'SUCCESS',
+      // Drawn only when asked for, so seeded runs without it repeat as before.
+      lateRefund: opts.lateRefundRate > 0 && deps.rng.next() < opts.lateRefundRate,
       resultUrls: [],
     };
     account.balance -= cost;
@@ -125,9 +134,7 @@ export function createTaskStore(deps: StoreDeps) {
       // Chosen from the id, not the shared RNG: completion happens on timers,
       // and drawing here would make a seeded run depend on timing.
       task.errorMessage = PROVIDER_ERRORS[Number.parseInt(task.id.slice(1, 9), 16) % PROVIDER_ERRORS.length]!;
-      account.balance += task.consumedCredits;
-      account.refunded += task.consumedCredits;
-      task.consumedCredits = 0;
+      refund(task);
     } else {
       task.status = 'SUCCESS';
       const ext = task.kind === 'image' ? 'png' : 'mp4';
@@ -135,6 +142,26 @@ export function createTaskStore(deps: StoreDeps) {
     }
     if (task.callbackUrl) deps.callbacks.send(task.callbackUrl, { code: 200, message: 'success', data: statusData(task) });
     return true;
+  }
+
+  function refund(task: SimTask): void {
+    account.balance += task.consumedCredits;
+    account.refunded += task.consumedCredits;
+    task.consumedCredits = 0;
+  }
+
+  /**
+   * The /status answer for a task. A late refund happens right after the
+   * first answer that reports the task's SUCCESS with its credits: that
+   * reader saw it succeed and be charged, every later one sees it refunded.
+   */
+  function statusRead(task: SimTask) {
+    const data = statusData(task);
+    if (task.lateRefund && task.status === 'SUCCESS' && task.consumedCredits > 0) {
+      task.lateRefund = false;
+      refund(task);
+    }
+    return data;
   }
 
   /** Like upstream, a poll of an unfinished task asks "the provider" again: a task past due completes now. */
@@ -158,6 +185,7 @@ export function createTaskStore(deps: StoreDeps) {
     create,
     complete,
     statusData,
+    statusRead,
     get(id: string): SimTask | undefined {
       const task = tasks.get(id);
       if (task) refresh(task);

@@ -19,19 +19,21 @@ import { randomUUID } from 'node:crypto';
 import { eventsArray, type Store } from '../db/announce.ts';
 import { ledgerGuardOf } from '../db/errors.ts';
 import { join, raw, ref, sql, withSteps } from '../db/sql.ts';
-import { InsufficientCreditsError, NotFoundError, RateLimitedError, TenantSuspendedError } from '../errors.ts';
-import type { OutboxInput } from '../events/webhook-outbox.ts';
+import { InsufficientCreditsError, KeyLimitExceededError, NotFoundError, RateLimitedError, TenantSuspendedError } from '../errors.ts';
 import type { Task, TaskStatus } from '../generated/prisma/client.ts';
 import { priceOf } from '../ledger/pricing.ts';
+import { remainingCredits } from './key-limits.ts';
 import { taskPayload, webhookEventType } from './payload.ts';
 import type { GenerationRequest } from './requests.ts';
 import {
   acceptStatement,
   failStatement,
+  lateRefundStatement,
   rejectStatement,
   submitStatement,
   succeedStatement,
   type Move,
+  type TaskWebhook,
   type Transition,
 } from './statements.ts';
 
@@ -49,6 +51,8 @@ export const TRANSITIONS = {
   settle: { from: 'IN_PROGRESS', to: ['SUCCESS', 'FAILED'] },
   /** No result within TASK_DEADLINE_MS: failed and refunded. */
   expire: { from: 'IN_PROGRESS', to: ['FAILED'] },
+  /** Upstream refunded it after it succeeded (reconciliation): still SUCCESS, now refunded on both sides, once. */
+  lateRefund: { from: 'SUCCESS', to: ['SUCCESS'] },
 } as const satisfies Record<string, { from: TaskStatus | null; to: readonly TaskStatus[] }>;
 
 type Name = Exclude<keyof typeof TRANSITIONS, 'submit'>;
@@ -77,6 +81,8 @@ async function run(store: Store, t: Transition): Promise<Task | null> {
 
 export interface Submission {
   tenantId: string;
+  /** The key that asked; its credit limit, if any, is counted (key-limits.ts). */
+  keyId?: string | null;
   request: GenerationRequest;
   requestHash: string;
   maxInFlight: number;
@@ -85,18 +91,26 @@ export interface Submission {
 /**
  * submit: the task, SUBMITTING, with its price held. Null when the request's
  * idempotency key belongs to another task (the caller replays that one).
- * Refused (suspended tenant, balance, in-flight limit, unknown tenant): a
- * typed error, nothing written.
+ * Refused (suspended tenant, balance, in-flight limit, the key's credit
+ * limit, unknown tenant): a typed error, nothing written.
  */
 export async function submit(store: Store, s: Submission): Promise<Task | null> {
   try {
-    return await run(store, submitStatement({ ...s, id: randomUUID(), holdId: randomUUID() }));
+    return await run(store, submitStatement({ ...s, keyId: s.keyId ?? null, id: randomUUID(), holdId: randomUUID() }));
   } catch (error) {
     const guard = ledgerGuardOf(error);
     if (guard === 'TENANT_SUSPENDED') throw new TenantSuspendedError();
     if (guard === 'RESERVATION_REFUSED') throw await whyRefused(store, s);
+    if (guard === 'KEY_LIMIT_EXCEEDED') throw await keyLimitExceeded(store, s.keyId ?? null);
     throw error;
   }
+}
+
+async function keyLimitExceeded(store: Store, keyId: string | null): Promise<Error> {
+  const key = keyId ? await store.db.apiKey.findUnique({ where: { id: keyId }, select: { creditLimit: true } }) : null;
+  const limit = key?.creditLimit;
+  if (!limit) throw new Error('KEY_LIMIT_EXCEEDED without a key credit limit');
+  return new KeyLimitExceededError(limit.credits, limit.period, remainingCredits(limit, new Date()));
 }
 
 async function whyRefused(store: Store, s: Submission): Promise<Error> {
@@ -169,15 +183,24 @@ function end(store: Store, task: Task, m: Move, outcome: Outcome): Promise<Task 
   );
 }
 
-/** The tenant's webhook for a task that just ended, as the statement will have written it. */
-function webhookFor(ended: Task, at: Date): OutboxInput | null {
-  if (!ended.callbackUrl) return null;
+/** The tenant's webhook for a task that just ended (its callbackUrl, its endpoint), as the statement will have written it. */
+function webhookFor(ended: Task, at: Date): TaskWebhook {
   const type = webhookEventType(ended);
   return {
     tenantId: ended.tenantId,
     taskId: ended.id,
-    url: ended.callbackUrl,
+    callbackUrl: ended.callbackUrl,
     eventType: type,
     payload: { type, timestamp: at.toISOString(), data: taskPayload(ended) },
   };
+}
+
+/**
+ * lateRefund: upstream refunded a task after it succeeded (tasks/reconcile.ts).
+ * The tenant's charge is refunded and upstream's mirrored charge reversed, in
+ * one statement, once: null when the task was not a SUCCESS still unrefunded
+ * (another process, or an earlier pass, mirrored it first).
+ */
+export function mirrorLateRefund(store: Store, task: Task): Promise<Task | null> {
+  return run(store, lateRefundStatement(task, move('lateRefund', 'SUCCESS'), new Date(), { refundId: randomUUID(), mirrorRefundId: randomUUID() }));
 }

@@ -5,13 +5,14 @@ import { randomBytes } from 'node:crypto';
 import { CATALOG } from '../catalog.ts';
 import { MAX_NOTIFY_BYTES } from '../db/announce.ts';
 import { empty, raw, ref, sql, step, type Sql, type Step } from '../db/sql.ts';
-import { outboxStep, webhooksEvent, type OutboxInput } from '../events/webhook-outbox.ts';
+import { endpointOutboxStep, outboxStep, webhooksEvent, type OutboxInput } from '../events/webhook-outbox.ts';
 import type { Task, TaskStatus } from '../generated/prisma/client.ts';
 import { SYSTEM_ACCOUNTS } from '../ledger/accounts.ts';
 import { priceStep } from '../ledger/pricing.ts';
 import { postHoldSteps, reserveSteps, voidHoldSteps } from '../ledger/hold-steps.ts';
 import { balanceEvent, exists, ledgerRequire } from '../ledger/steps.ts';
 import { refundSteps, releaseSlotStep, reverseSystemSteps, systemTransferSteps } from '../ledger/transfer-steps.ts';
+import { countLimitStep, giveBackLimitStep, limitCounted, limitOfKey } from './key-limits.ts';
 import type { GenerationRequest } from './requests.ts';
 
 /**
@@ -27,7 +28,7 @@ const TASK_RETURNING = raw(`
   credits_charged AS "creditsCharged", upstream_credits AS "upstreamCredits", refunded, COALESCE(result_urls, '{}') AS "resultUrls",
   error_message AS "errorMessage", created_at AS "createdAt", updated_at AS "updatedAt",
   submitted_at AS "submittedAt", completed_at AS "completedAt", next_poll_at AS "nextPollAt",
-  poll_attempts AS "pollAttempts", lease_until AS "leaseUntil"`);
+  poll_attempts AS "pollAttempts", lease_until AS "leaseUntil", credit_limit_id AS "creditLimitId"`);
 
 /** A transition's statement: its steps, the task step, the guards and the events of its final SELECT. */
 export interface Transition {
@@ -69,15 +70,24 @@ function moveTask(taskId: string, move: Move, at: Date, set: Sql): Step {
   );
 }
 
-function outbox(task: Step, webhook: OutboxInput | null): { steps: Step[]; events: Sql[] } {
+/** A task's webhook: to its callbackUrl if it has one, and to the tenant's endpoint if that wants the event. */
+export type TaskWebhook = Omit<OutboxInput, 'url'> & { callbackUrl: string | null };
+
+function outbox(task: Step, webhook: TaskWebhook | null): { steps: Step[]; events: Sql[] } {
   if (!webhook) return { steps: [], events: [] };
-  const s = outboxStep('outbox', task, webhook);
-  return { steps: [s], events: [webhooksEvent(s)] };
+  const { callbackUrl, ...input } = webhook;
+  const steps = [
+    ...(callbackUrl ? [outboxStep('outbox', task, { ...input, url: callbackUrl })] : []),
+    endpointOutboxStep('endpoint_outbox', task, input),
+  ];
+  return { steps, events: [webhooksEvent(...steps)] };
 }
 
 export interface NewTask {
   id: string;
   tenantId: string;
+  /** The key that asked: its credit limit, if it has one, is counted (key-limits.ts). Null: none. */
+  keyId: string | null;
   request: GenerationRequest;
   requestHash: string;
   holdId: string;
@@ -91,7 +101,9 @@ export interface NewTask {
  * the statement returns no row; a refused reservation aborts it whole.
  * Without a key there is nothing to conflict on, and a plain insert is cheaper.
  * A suspended tenant's submission aborts too (TENANT_SUSPENDED), in the same
- * statement, so a suspension that commits first is never raced past.
+ * statement, so a suspension that commits first is never raced past; so does
+ * one that would take the key past its credit limit (KEY_LIMIT_EXCEEDED),
+ * counted after the account row.
  */
 export function submitStatement(t: NewTask): Transition {
   const r = t.request;
@@ -99,10 +111,11 @@ export function submitStatement(t: NewTask): Transition {
   const task = step(
     'task_row',
     sql`INSERT INTO task (id, tenant_id, model, status, prompt, image_urls, result_urls, source_task_id, callback_url, public,
-                          idempotency_key, request_hash, callback_token, hold_id, credits_charged, created_at, updated_at)
+                          idempotency_key, request_hash, callback_token, hold_id, credits_charged, credit_limit_id, created_at, updated_at)
         SELECT ${t.id}::uuid, ${t.tenantId}::uuid, ${r.model}::"GenerationModel", 'SUBMITTING', ${r.prompt},
                COALESCE(${r.imageUrls}::text[], '{}'), '{}', ${r.sourceTaskId}::uuid, ${r.callbackUrl}, ${r.public},
-               ${r.idempotencyKey}, ${t.requestHash}, ${randomBytes(24).toString('base64url')}, ${t.holdId}::uuid, price.amount, now(), now()
+               ${r.idempotencyKey}, ${t.requestHash}, ${randomBytes(24).toString('base64url')}, ${t.holdId}::uuid, price.amount,
+               ${limitOfKey(t.keyId)}, now(), now()
         FROM ${ref(price)} price
         ${r.idempotencyKey === null ? empty : sql`ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`}
         RETURNING ${TASK_RETURNING}`,
@@ -115,8 +128,9 @@ export function submitStatement(t: NewTask): Transition {
     reference: `task:${t.id}`,
     slotLimit: t.maxInFlight,
   });
+  const limit = countLimitStep(task, hold.account);
   return {
-    steps: [price, task, ...hold.steps],
+    steps: [price, task, ...hold.steps, limit],
     task,
     // A suspended tenant is refused first, whatever its balance; the abort
     // takes the task row and the hold with it.
@@ -126,6 +140,7 @@ export function submitStatement(t: NewTask): Transition {
         'TENANT_SUSPENDED',
       ),
       ledgerRequire(exists(hold.hold), 'RESERVATION_REFUSED'),
+      ledgerRequire(limitCounted(task, limit), 'KEY_LIMIT_EXCEEDED'),
     ],
     events: [taskEvent(task), balanceEvent(hold.account)],
   };
@@ -173,8 +188,8 @@ export function acceptStatement(
   };
 }
 
-/** reject and recover: FAILED before upstream took it; the hold voided and the slot freed; nothing charged. */
-export function rejectStatement(task: Task, move: Move, at: Date, errorMessage: string, webhook: OutboxInput | null): Transition {
+/** reject and recover: FAILED before upstream took it; the hold voided, the slot freed and the key's limit given back; nothing charged. */
+export function rejectStatement(task: Task, move: Move, at: Date, errorMessage: string, webhook: TaskWebhook | null): Transition {
   // The key is released, so a retry with it may try again.
   const moved = moveTask(
     task.id,
@@ -183,9 +198,10 @@ export function rejectStatement(task: Task, move: Move, at: Date, errorMessage: 
     sql`error_message = ${errorMessage}, credits_charged = 0, completed_at = ${at}, idempotency_key = NULL`,
   );
   const released = voidHoldSteps({ holdId: { step: moved, column: '"holdId"' }, releaseSlot: true });
+  const limit = giveBackLimitStep(moved, { step: released.hold, column: 'amount' }, released.account);
   const out = outbox(moved, webhook);
   return {
-    steps: [moved, ...released.steps, ...out.steps],
+    steps: [moved, ...released.steps, limit, ...out.steps],
     task: moved,
     guards: [ledgerRequire(exists(released.account), 'HOLD_NOT_PENDING')],
     events: [taskEvent(moved), balanceEvent(released.account), ...out.events],
@@ -198,7 +214,7 @@ export function succeedStatement(
   move: Move,
   at: Date,
   s: { resultUrls: string[]; consumedCredits: number },
-  webhook: OutboxInput | null,
+  webhook: TaskWebhook | null,
 ): Transition {
   const moved = moveTask(
     task.id,
@@ -212,13 +228,13 @@ export function succeedStatement(
   return { steps: [moved, slot, ...out.steps], task: moved, guards: [], events: [taskEvent(moved), ...out.events] };
 }
 
-/** settle (FAILED) and expire: the tenant's charge refunded and upstream's mirrored charge reversed, once each; the slot freed. */
+/** settle (FAILED) and expire: the tenant's charge refunded and upstream's mirrored charge reversed, once each; the slot freed and the key's limit given back. */
 export function failStatement(
   task: Task,
   move: Move,
   at: Date,
   f: { errorMessage: string; refundId: string; mirrorRefundId: string },
-  webhook: OutboxInput | null,
+  webhook: TaskWebhook | null,
 ): Transition {
   const moved = moveTask(
     task.id,
@@ -238,11 +254,53 @@ export function failStatement(
     { original: { step: moved, column: '"upstreamChargeId"' }, transferId: f.mirrorRefundId, kind: 'UPSTREAM_REFUND', note: 'upstream refunded a failed task' },
     'mirror_refund',
   );
+  const limit = giveBackLimitStep(moved, { step: refund.original, column: 'amount' }, refund.account);
   const out = outbox(moved, webhook);
   return {
-    steps: [moved, ...refund.steps, ...mirror.steps, ...out.steps],
+    steps: [moved, ...refund.steps, limit, ...mirror.steps, ...out.steps],
     task: moved,
     guards: [ledgerRequire(exists(refund.transfer), 'ORIGINAL_NOT_FOUND')],
     events: [taskEvent(moved), balanceEvent(refund.account), ...out.events],
+  };
+}
+
+/**
+ * lateRefund: upstream refunded a task after it succeeded (reconciliation,
+ * tasks/reconcile.ts). The task stays SUCCESS (its results were delivered)
+ * and becomes refunded: the tenant's charge refunded, upstream's mirrored
+ * charge reversed and the key's limit given back, as failStatement does, but
+ * no slot is freed (success freed it). `NOT refunded` in the task's
+ * conditional update makes it once, whoever runs it; the reconciliation row,
+ * if any, is stamped corrected in the same statement. Lock order as
+ * everywhere: the task row, then the tenant's account row, then the rest.
+ */
+export function lateRefundStatement(task: Task, move: Move, at: Date, ids: { refundId: string; mirrorRefundId: string }): Transition {
+  const moved = step(
+    'task_row',
+    sql`UPDATE task SET status = ${move.to}::"TaskStatus", refunded = true, upstream_credits = 0, updated_at = ${at}
+        WHERE id = ${task.id}::uuid AND status = ${move.from}::"TaskStatus" AND NOT refunded
+        RETURNING ${TASK_RETURNING}`,
+  );
+  const refund = refundSteps({
+    original: { step: moved, column: '"chargeId"' },
+    transferId: ids.refundId,
+    kind: 'REFUND',
+    note: 'refund: upstream refunded the task after it succeeded',
+    releaseSlot: false,
+  });
+  const mirror = reverseSystemSteps(
+    { original: { step: moved, column: '"upstreamChargeId"' }, transferId: ids.mirrorRefundId, kind: 'UPSTREAM_REFUND', note: 'upstream refunded a task after it succeeded' },
+    'mirror_refund',
+  );
+  const limit = giveBackLimitStep(moved, { step: refund.original, column: 'amount' }, refund.account);
+  const corrected = step(
+    'reconciliation_row',
+    sql`UPDATE task_reconciliation r SET corrected_at = ${at} FROM ${ref(moved)} t WHERE r.task_id = t.id RETURNING r.task_id`,
+  );
+  return {
+    steps: [moved, ...refund.steps, limit, ...mirror.steps, corrected],
+    task: moved,
+    guards: [ledgerRequire(exists(refund.transfer), 'ORIGINAL_NOT_FOUND')],
+    events: [taskEvent(moved), balanceEvent(refund.account)],
   };
 }

@@ -33,17 +33,24 @@ import { upstreamInput } from './upstream-input.ts';
 const ACCEPT_RETRY_MS = 10_000;
 
 /** Returns the task: IN_PROGRESS when new, as it is now when replayed. */
-export async function submitGeneration(deps: TaskDeps, tenantId: string, request: GenerationRequest): Promise<Task> {
+/** Who asks for a generation: the tenant, and the key whose credit limit it counts against (null: none). */
+export interface Caller {
+  tenantId: string;
+  keyId: string | null;
+}
+
+export async function submitGeneration(deps: TaskDeps, caller: Caller, request: GenerationRequest): Promise<Task> {
   const key = request.idempotencyKey;
-  if (!key) return submitOnce(deps, tenantId, request);
+  if (!key) return submitOnce(deps, caller, request);
   for (;;) {
     // Behind an identical request in flight, this one waits and then replays it.
-    const result = await deps.idempotentRequests.run(`${tenantId}:${key}`, () => submitOnce(deps, tenantId, request));
+    const result = await deps.idempotentRequests.run(`${caller.tenantId}:${key}`, () => submitOnce(deps, caller, request));
     if (result.ran) return result.value;
   }
 }
 
-async function submitOnce(deps: TaskDeps, tenantId: string, request: GenerationRequest): Promise<Task> {
+async function submitOnce(deps: TaskDeps, caller: Caller, request: GenerationRequest): Promise<Task> {
+  const { tenantId, keyId } = caller;
   const hash = requestHash(request);
   // A replay is answered before anything else, and takes no rate-limit token.
   const earlier = await findReplay(deps, tenantId, request.idempotencyKey, hash);
@@ -58,7 +65,7 @@ async function submitOnce(deps: TaskDeps, tenantId: string, request: GenerationR
   // replay after all (its token goes back). If that task was rejected in the
   // meantime its key was released, and this request claims it anew.
   for (let attempt = 1; ; attempt++) {
-    const task = await lifecycle.submit(deps.store, { tenantId, request, requestHash: hash, maxInFlight: deps.settings.maxInFlight });
+    const task = await lifecycle.submit(deps.store, { tenantId, keyId, request, requestHash: hash, maxInFlight: deps.settings.maxInFlight });
     if (task) return forward(deps, task, source?.upstreamTaskId ?? null);
     const winner = await findReplay(deps, tenantId, request.idempotencyKey, hash);
     if (winner) {

@@ -31,3 +31,9 @@ export function countEnded(metrics: GatewayMetrics, task: Task): void {
     metrics.credits.inc({ flow: 'upstream_refunded' }, CATALOG[task.model].upstreamCost);
   }
 }
+
+/** lateRefund (reconciliation): a success refunded after the fact, on both sides. */
+export function countLateRefund(metrics: GatewayMetrics, task: Task): void {
+  metrics.credits.inc({ flow: 'refunded' }, task.creditsCharged);
+  metrics.credits.inc({ flow: 'upstream_refunded' }, CATALOG[task.model].upstreamCost);
+}

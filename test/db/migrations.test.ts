@@ -114,10 +114,15 @@ describe('ledger CHECK constraints', () => {
       'account_tenant_available_nonneg',
       'account_tenant_has_tenant',
       'hold_amount_positive',
+      // A key's credit limit (src/tasks/key-limits.ts).
+      'key_credit_limit_credits_positive',
+      'key_credit_limit_spent_in_range',
       // Not the ledger's: a process's lease of live slots (src/limits/live-slots.ts).
       'live_slot_slots_check',
       'price_credits_nonneg',
       'task_credits_nonneg',
+      // Not the ledger's: a correction is of a recorded mismatch (src/tasks/reconcile.ts).
+      'task_reconciliation_corrected_after_mismatch',
       // Not the ledger's: a suspended tenant says why (src/tenants/service.ts).
       'tenant_suspension_check',
       'transfer_amount_positive',

@@ -630,10 +630,12 @@ export const TASK_SELECTION = `id model status prompt imageUrls resultUrls credi
   createdAt updatedAt completedAt sourceTask { id status prompt }`;
 const PAGE_INFO = 'pageInfo { hasNextPage hasPreviousPage startCursor endCursor }';
 const BALANCE_SELECTION = 'available held low';
-const API_KEY_SELECTION = 'id name prefix createdAt lastUsedAt revokedAt expiresAt scopes rotatedFrom { id prefix revokedAt expiresAt }';
+const API_KEY_SELECTION =
+  'id name prefix createdAt lastUsedAt revokedAt expiresAt scopes creditLimit creditLimitPeriod creditLimitSpent rotatedFrom { id prefix revokedAt expiresAt }';
 const TENANT_SELECTION = `id name createdAt status suspendedReason suspendedAt balance { ${BALANCE_SELECTION} } apiKeys { ${API_KEY_SELECTION} }`;
 const ERRORS = `__typename ... on Error { code message } ... on ValidationError { field }`;
-const GENERATION_ERRORS = `... on InsufficientCreditsError { required available } ... on RateLimitedError { retryAfterSeconds }`;
+const GENERATION_ERRORS = `... on InsufficientCreditsError { required available } ... on RateLimitedError { retryAfterSeconds }
+  ... on KeyLimitExceededError { limit period remaining }`;
 const ISSUED_KEY_SELECTION = `apiKey { ${API_KEY_SELECTION} } secret`;
 const LEDGER_ENTRY_SELECTION = 'id kind amount balanceAfter note createdAt';
 const result = (success: string, data: string) => `${ERRORS} ... on ${success} { data { ${data} } }`;
@@ -840,6 +842,21 @@ export const OPERATIONS: OperationSpec[] = [
     selection: 'state since lastError probeAt',
     values: (_world, mode) => withExtra(mode, fc.constant({})),
   },
+  {
+    field: 'reconciliation',
+    kind: 'query',
+    scope: 'admin',
+    args: { from: 'DateTime!', to: 'DateTime!' },
+    selection: 'from to tasksChecked mismatches corrected driftCredits',
+    values: (_world, mode) => withExtra(mode, windowArg(mode)),
+    // Counts of one set of tasks: corrected ⊆ mismatches ⊆ checked, and no negative drift.
+    check: (_world, _p, value) => {
+      const r = value as { tasksChecked?: number; mismatches?: number; corrected?: number; driftCredits?: number } | null;
+      if (!r || typeof r.tasksChecked !== 'number') return null;
+      const ok = r.driftCredits! >= 0 && 0 <= r.corrected! && r.corrected! <= r.mismatches! && r.mismatches! <= r.tasksChecked;
+      return ok ? null : `reconciliation counts do not nest: ${JSON.stringify(r)}`;
+    },
+  },
   // ------------------------------------------------------------ admin or tenant queries
   {
     field: 'usageReport',
@@ -1005,7 +1022,14 @@ export const OPERATIONS: OperationSpec[] = [
         mode,
         record(
           mode,
-          { tenantId: tenantIdArg(world, mode, p), name: nullable(stringArg(mode)), expiresAt: nullable(dateTimeArg(mode)), scopes: nullable(scopesArg(mode)) },
+          {
+            tenantId: tenantIdArg(world, mode, p),
+            name: nullable(stringArg(mode)),
+            expiresAt: nullable(dateTimeArg(mode)),
+            scopes: nullable(scopesArg(mode)),
+            creditLimit: nullable(intArg(mode)),
+            creditLimitPeriod: nullable(orJunk(mode, fc.constantFrom('DAY', 'MONTH'))),
+          },
           ['tenantId'],
         ),
       ),
@@ -1052,6 +1076,25 @@ export const OPERATIONS: OperationSpec[] = [
     selection: result('MutationRedeliverWebhookSuccess', 'id status attempts nextAttemptAt attemptLog { attemptedAt responseCode error }'),
     values: (world, mode, p) =>
       input(mode, record(mode, { deliveryId: idArg(world, mode, 'WebhookDelivery', tenantOf(world, p.kind)) }, ['deliveryId'])),
+  },
+  {
+    field: 'setWebhookEndpoint',
+    kind: 'mutation',
+    scope: 'tenant',
+    args: { input: 'SetWebhookEndpointInput!' },
+    selection: result('MutationSetWebhookEndpointSuccess', 'url events createdAt updatedAt'),
+    values: (world, mode, p) =>
+      input(
+        mode,
+        record(
+          mode,
+          {
+            url: urlArg(world, mode, tenantOf(world, p.kind)),
+            events: orJunk(mode, fc.subarray(['TASK_SUCCEEDED', 'TASK_FAILED', 'BALANCE_LOW', 'BALANCE_RECOVERED'])),
+          },
+          ['url', 'events'],
+        ),
+      ),
   },
   {
     field: 'rotateWebhookSecret',

@@ -67,6 +67,7 @@ const RUNS: Record<string, { right: number; wrong: number; any: number }> = {
   setPrice: { right: 30, wrong: 10, any: 20 },
   setLowBalanceThreshold: { right: 30, wrong: 10, any: 20 },
   rotateWebhookSecret: { right: 20, wrong: 10, any: 15 },
+  setWebhookEndpoint: { right: 30, wrong: 10, any: 20 },
   textToImage: { right: 50, wrong: 10, any: 20 },
   textToVideo: { right: 30, wrong: 10, any: 20 },
   imageToVideo: { right: 50, wrong: 10, any: 20 },

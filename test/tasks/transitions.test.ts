@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { afterCommitAnnouncer, type Store } from '../../src/db/announce.ts';
 import { sqlStateOf } from '../../src/db/errors.ts';
-import { NotFoundError, RateLimitedError, TenantSuspendedError } from '../../src/errors.ts';
+import { KeyLimitExceededError, NotFoundError, RateLimitedError, TenantSuspendedError } from '../../src/errors.ts';
 import type { Task } from '../../src/generated/prisma/client.ts';
 import { SYSTEM_ACCOUNTS } from '../../src/ledger/accounts.ts';
 import { topUp } from '../../src/ledger/credits.ts';
@@ -264,5 +264,71 @@ describe('announcements', () => {
       const ended = await lifecycle.settle(ctx.store, task, { status: 'FAILED', errorMessage: 'e'.repeat(size) });
       expect(ended?.status).toBe('FAILED');
     }
+  });
+});
+
+describe('a key credit limit (tasks/key-limits.ts)', () => {
+  async function limitedKey(tenantId: string, credits: number, period: 'DAY' | 'MONTH' = 'DAY') {
+    const limitId = randomUUID();
+    await ctx.db.keyCreditLimit.create({ data: { id: limitId, tenantId, credits, period } });
+    const key = await ctx.db.apiKey.create({
+      data: { role: 'TENANT', tenantId, prefix: 'gk_test', hash: randomUUID(), creditLimitId: limitId },
+    });
+    return { keyId: key.id, limitId };
+  }
+  const limitOf = (id: string) => ctx.db.keyCreditLimit.findUniqueOrThrow({ where: { id }, select: { spent: true, windowStart: true } });
+  const submitWith = (tenantId: string, keyId: string | null) =>
+    lifecycle.submit(ctx.store, { tenantId, keyId, request: request(), requestHash: randomUUID(), maxInFlight: 10 });
+
+  it('counts the price in the UTC window, records the limit on the task, and refuses past it with nothing held', async () => {
+    const tenantId = await tenantWith(100);
+    const { keyId, limitId } = await limitedKey(tenantId, 12, 'MONTH');
+    const first = (await submitWith(tenantId, keyId))!;
+    expect(first.creditLimitId).toBe(limitId);
+    const now = new Date();
+    expect(await limitOf(limitId)).toEqual({ spent: 5, windowStart: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)) });
+    await submitWith(tenantId, keyId);
+    const refused = await submitWith(tenantId, keyId).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(KeyLimitExceededError);
+    expect(refused).toMatchObject({ limit: 12, period: 'MONTH', remaining: 2 });
+    expect(await limitOf(limitId)).toMatchObject({ spent: 10 });
+    expect(await account(tenantId)).toEqual({ available: 90, held: 10, inFlight: 2 });
+    expect(await ctx.db.task.count({ where: { tenantId } })).toBe(2);
+    // No key, or a key without a limit: nothing counted.
+    expect((await submitWith(tenantId, null))!.creditLimitId).toBeNull();
+  });
+
+  it('an exact fit is allowed; the DAY window starts at UTC midnight', async () => {
+    const tenantId = await tenantWith(100);
+    const { keyId, limitId } = await limitedKey(tenantId, 5);
+    await submitWith(tenantId, keyId);
+    const now = new Date();
+    expect(await limitOf(limitId)).toEqual({ spent: 5, windowStart: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) });
+    await expect(submitWith(tenantId, keyId)).rejects.toBeInstanceOf(KeyLimitExceededError);
+  });
+
+  it('reject gives the held price back; a refund gives the charge back; an earlier window is left alone', async () => {
+    const tenantId = await tenantWith(100);
+    const { keyId, limitId } = await limitedKey(tenantId, 20);
+    const rejected = (await submitWith(tenantId, keyId))!;
+    await lifecycle.reject(ctx.store, rejected, 'upstream said no');
+    expect(await limitOf(limitId)).toMatchObject({ spent: 0 });
+
+    const failed = (await submitWith(tenantId, keyId))!;
+    const running = (await lifecycle.accept(ctx.store, failed, `up-${failed.id}`, new Date()))!;
+    await submitWith(tenantId, keyId);
+    expect(await limitOf(limitId)).toMatchObject({ spent: 10 });
+    await lifecycle.settle(ctx.store, running, { status: 'FAILED', errorMessage: 'boom' });
+    expect(await limitOf(limitId)).toMatchObject({ spent: 5 });
+    // Settled twice: given back once.
+    await lifecycle.settle(ctx.store, running, { status: 'FAILED', errorMessage: 'boom' });
+    expect(await limitOf(limitId)).toMatchObject({ spent: 5 });
+
+    // A task counted in an earlier window gives nothing back to this one.
+    const old = (await submitWith(tenantId, keyId))!;
+    await ctx.db.task.update({ where: { id: old.id }, data: { createdAt: new Date(Date.now() - 3 * 86_400_000) } });
+    await lifecycle.reject(ctx.store, { ...old, createdAt: new Date(Date.now() - 3 * 86_400_000) }, 'late');
+    expect(await limitOf(limitId)).toMatchObject({ spent: 10 });
+    expect(await verifyLedger(ctx.db)).toEqual([]);
   });
 });

@@ -182,7 +182,7 @@ builder.mutationField('setLowBalanceThreshold', (t) =>
     args: { input: t.arg({ type: SetLowBalanceThresholdInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const tenantId = tenantOfCaller(ctx, input.tenantId?.id);
-      const balance = await setLowBalanceThreshold(ctx.db, { tenantId, credits: input.credits ?? null }, ctx.actor());
+      const balance = await setLowBalanceThreshold(ctx.store, { tenantId, credits: input.credits ?? null }, ctx.actor());
       return { available: balance.available, held: balance.held, low: isLow(balance) };
     },
   }),

@@ -1,6 +1,7 @@
 import {
   IdempotencyConflictError,
   InsufficientCreditsError,
+  KeyLimitExceededError,
   NotFoundError,
   RateLimitedError,
   SourceNotReadyError,
@@ -24,6 +25,7 @@ const GENERATION_ERRORS = [
   RateLimitedError,
   UpstreamUnavailableError,
   TenantSuspendedError,
+  KeyLimitExceededError,
 ];
 
 // Each input is parsed by its model's rules (tasks/requests.ts) into one
@@ -92,7 +94,7 @@ for (const [name, model, input, description] of mutations) {
       args: { input: t.arg({ type: input, required: true }) },
       resolve: (_root: unknown, args: { input: GenerationRequest }, ctx: Context) => {
         if (args.input.model !== (model satisfies GenerationModel)) throw new Error(`${name} got a ${args.input.model} request`);
-        return submitGeneration(ctx.tasks, ctx.tenantId(), args.input);
+        return submitGeneration(ctx.tasks, { tenantId: ctx.tenantId(), keyId: ctx.principal?.keyId ?? null }, args.input);
       },
     }),
   );

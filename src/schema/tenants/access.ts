@@ -3,7 +3,7 @@
 // and nothing else. Another tenant's id reads as unknown (NOT_FOUND), so a
 // key learns nothing about which ids exist.
 import { ALL_SCOPES } from '../../auth/api-keys.ts';
-import type { ApiKeyScope } from '../../generated/prisma/enums.ts';
+import type { ApiKeyScope, CreditLimitPeriod } from '../../generated/prisma/enums.ts';
 import { NotFoundError, ValidationError } from '../../errors.ts';
 import type { Context } from '../../server/context.ts';
 
@@ -32,4 +32,27 @@ export function assertGrantable(ctx: Context, scopes: readonly ApiKeyScope[] | n
   if (p?.kind !== 'tenant') return;
   const missing = (scopes ?? ALL_SCOPES).filter((s) => !p.scopes.includes(s));
   if (missing.length > 0) throw new ValidationError(`scopes: this key cannot grant scopes it lacks: ${missing.join(', ')}`, 'scopes');
+}
+
+/**
+ * The credit limit of a key a caller issues. A key with a credit limit issues
+ * keys under that same limit (they count together), and cannot give them a
+ * limit of their own: otherwise a limited key could mint itself more. Admins
+ * and unlimited tenant keys give the limit they ask for, or none.
+ */
+export async function creditLimitToGrant(
+  ctx: Context,
+  asked: { credits: number; period: CreditLimitPeriod } | null,
+): Promise<{ creditLimit: { credits: number; period: CreditLimitPeriod } | null; sharedCreditLimitId: string | null }> {
+  const p = ctx.principal;
+  if (p?.kind !== 'tenant') return { creditLimit: asked, sharedCreditLimitId: null };
+  const own = await ctx.db.apiKey.findUnique({ where: { id: p.keyId }, select: { creditLimitId: true } });
+  if (!own?.creditLimitId) return { creditLimit: asked, sharedCreditLimitId: null };
+  if (asked) {
+    throw new ValidationError(
+      'creditLimit: this key has a credit limit; the keys it issues share it and cannot be given their own',
+      'creditLimit',
+    );
+  }
+  return { creditLimit: null, sharedCreditLimitId: own.creditLimitId };
 }

@@ -1,10 +1,10 @@
-import { gracePeriodSeconds, issueApiKey, keyName, revokeApiKey, rotateApiKey } from '../../auth/api-keys.ts';
-import { NotFoundError } from '../../errors.ts';
+import { creditLimitCredits, gracePeriodSeconds, issueApiKey, keyName, revokeApiKey, rotateApiKey } from '../../auth/api-keys.ts';
+import { NotFoundError, ValidationError } from '../../errors.ts';
 import { createTenant, reactivateTenant, suspendTenant, suspensionReason, tenantName } from '../../tenants/service.ts';
 import { builder } from '../builder.ts';
 import { InputError } from '../errors.ts';
-import { assertGrantable, assertKeyOfCaller, tenantOfCaller } from './access.ts';
-import { ApiKeyRef, ApiKeyScopeEnum, IssuedApiKeyRef, RotatedApiKeyRef, TenantRef } from './types.ts';
+import { assertGrantable, assertKeyOfCaller, creditLimitToGrant, tenantOfCaller } from './access.ts';
+import { ApiKeyRef, ApiKeyScopeEnum, CreditLimitPeriodEnum, IssuedApiKeyRef, RotatedApiKeyRef, TenantRef } from './types.ts';
 
 const CreateTenantInput = builder.inputType('CreateTenantInput', {
   fields: (t) => ({ name: t.string({ required: true, validate: tenantName }) }),
@@ -29,6 +29,13 @@ const IssueApiKeyInput = builder.inputType('IssueApiKeyInput', {
       type: [ApiKeyScopeEnum],
       description: 'What the key may do; default all. A tenant key grants only scopes it has',
     }),
+    creditLimit: t.int({
+      description:
+        'At most this many credits per creditLimitPeriod through this key and its rotations (KEY_LIMIT_EXCEEDED past it); omit for none. ' +
+        'A key with a limit issues keys under its own limit',
+      validate: creditLimitCredits.nullish(),
+    }),
+    creditLimitPeriod: t.field({ type: CreditLimitPeriodEnum, description: 'Required with creditLimit: DAY or MONTH, in UTC' }),
   }),
 });
 
@@ -40,12 +47,17 @@ builder.mutationField('issueApiKey', (t) =>
     authScopes: { admin: true, manageKeys: true },
     errors: { types: [InputError, NotFoundError] },
     args: { input: t.arg({ type: IssueApiKeyInput, required: true }) },
-    resolve: (_root, { input }, ctx) => {
+    resolve: async (_root, { input }, ctx) => {
       const tenantId = tenantOfCaller(ctx, input.tenantId.id);
       assertGrantable(ctx, input.scopes);
+      if ((input.creditLimit == null) !== (input.creditLimitPeriod == null)) {
+        throw new ValidationError('creditLimit: give creditLimit and creditLimitPeriod together, or neither', 'creditLimit');
+      }
+      const asked = input.creditLimit != null && input.creditLimitPeriod ? { credits: input.creditLimit, period: input.creditLimitPeriod } : null;
+      const limit = await creditLimitToGrant(ctx, asked);
       return issueApiKey(
         ctx.db,
-        { tenantId, name: input.name ?? null, expiresAt: input.expiresAt ?? null, scopes: input.scopes ?? null },
+        { tenantId, name: input.name ?? null, expiresAt: input.expiresAt ?? null, scopes: input.scopes ?? null, ...limit },
         ctx.actor(),
       );
     },

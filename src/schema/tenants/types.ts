@@ -1,5 +1,6 @@
 import type { ApiKey } from '../../generated/prisma/client.ts';
 import { isLow } from '../../ledger/accounts.ts';
+import { spentCredits } from '../../tasks/key-limits.ts';
 import { builder } from '../builder.ts';
 
 export const BalanceRef = builder.objectRef<{ available: number; held: number; low: boolean }>('Balance').implement({
@@ -20,6 +21,13 @@ export const ApiKeyScopeEnum = builder.enumType('ApiKeyScope', {
   } as const,
 });
 
+export const CreditLimitPeriodEnum = builder.enumType('CreditLimitPeriod', {
+  values: {
+    DAY: { description: 'A UTC day' },
+    MONTH: { description: 'A UTC calendar month' },
+  } as const,
+});
+
 export const ApiKeyRef = builder.prismaNode('ApiKey', {
   id: { field: 'id' },
   description: 'An API key. The secret itself is shown only once, when issued.',
@@ -32,6 +40,24 @@ export const ApiKeyRef = builder.prismaNode('ApiKey', {
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true, description: 'Refused from then on; a rotated key ends at its grace' }),
     scopes: t.field({ type: [ApiKeyScopeEnum], resolve: (key) => key.scopes }),
     rotatedFrom: t.relation('rotatedFrom', { nullable: true, description: 'The key this one replaced' }),
+    creditLimit: t.int({
+      nullable: true,
+      description: 'Credits per period through this key and the keys sharing its limit (its rotations, the keys it issued); null: none',
+      select: { creditLimit: { select: { credits: true } } },
+      resolve: (key) => key.creditLimit?.credits ?? null,
+    }),
+    creditLimitPeriod: t.field({
+      type: CreditLimitPeriodEnum,
+      nullable: true,
+      select: { creditLimit: { select: { period: true } } },
+      resolve: (key) => key.creditLimit?.period ?? null,
+    }),
+    creditLimitSpent: t.int({
+      nullable: true,
+      description: 'Credits counted against the limit in the current window (held or charged; given back when a task fails)',
+      select: { creditLimit: { select: { credits: true, period: true, windowStart: true, spent: true } } },
+      resolve: (key) => (key.creditLimit ? spentCredits(key.creditLimit, new Date()) : null),
+    }),
   }),
 });
 
