@@ -14,6 +14,7 @@ const USAGE = `usage: npm run admin -- <command> [options]
   tenants suspend --tenant ID --reason TEXT
   tenants reactivate --tenant ID
   keys issue --tenant ID [--name NAME] [--scopes READ,GENERATE,...] [--expires ISO-8601]
+             [--credit-limit N --period DAY|MONTH]
   keys revoke --key ID
   keys rotate --key ID [--grace SECONDS]          (default grace 0: the old key stops at once)
   credits top-up --tenant ID --amount N --key IDEMPOTENCY-KEY [--note TEXT]
@@ -21,6 +22,7 @@ const USAGE = `usage: npm run admin -- <command> [options]
   usage --from ISO-8601 --to ISO-8601 [--tenant ID] [--csv]
   audit [--tenant ID] [--first N]
   upstream-health
+  reconciliation --from ISO-8601 --to ISO-8601
 
 environment: GATEWAY_URL (default http://localhost:4000), ADMIN_TOKEN (required)`;
 
@@ -123,6 +125,8 @@ async function run(argv: string[]): Promise<void> {
       scopes: { type: 'string' },
       expires: { type: 'string' },
       grace: { type: 'string' },
+      'credit-limit': { type: 'string' },
+      period: { type: 'string' },
       amount: { type: 'string' },
       note: { type: 'string' },
       from: { type: 'string' },
@@ -171,8 +175,17 @@ async function run(argv: string[]): Promise<void> {
       const scopes = values.scopes ? values.scopes.split(',').map((s) => s.trim().toUpperCase()) : null;
       const data = await gql<{ issueApiKey: never }>(
         `mutation($input: IssueApiKeyInput!) { issueApiKey(input: $input) { ${ERRORS}
-           ... on MutationIssueApiKeySuccess { data { secret apiKey { id prefix scopes expiresAt } } } } }`,
-        { input: { tenantId: required(values, 'tenant'), name: values.name ?? null, scopes, expiresAt: values.expires ?? null } },
+           ... on MutationIssueApiKeySuccess { data { secret apiKey { id prefix scopes expiresAt creditLimit creditLimitPeriod } } } } }`,
+        {
+          input: {
+            tenantId: required(values, 'tenant'),
+            name: values.name ?? null,
+            scopes,
+            expiresAt: values.expires ?? null,
+            creditLimit: values['credit-limit'] === undefined ? null : integer(values, 'credit-limit'),
+            creditLimitPeriod: values.period?.toUpperCase() ?? null,
+          },
+        },
       );
       return print(unwrap(data.issueApiKey));
     }
@@ -235,6 +248,13 @@ async function run(argv: string[]): Promise<void> {
     case 'upstream-health': {
       const data = await gql<{ upstreamHealth: unknown }>(`{ upstreamHealth { state since lastError probeAt } }`, {});
       return print(data.upstreamHealth);
+    }
+    case 'reconciliation': {
+      const data = await gql<{ reconciliation: unknown }>(
+        `query($from: DateTime!, $to: DateTime!) { reconciliation(from: $from, to: $to) { from to tasksChecked mismatches corrected driftCredits } }`,
+        { from: required(values, 'from'), to: required(values, 'to') },
+      );
+      return print(data.reconciliation);
     }
     default:
       throw new Usage(`unknown command: ${command}`);

@@ -79,6 +79,12 @@ describe('npm run admin', () => {
 
     const health = await admin(['upstream-health']);
     expect(JSON.parse(health.stdout)).toMatchObject({ state: 'OK' });
+
+    const limited = await admin(['keys', 'issue', '--tenant', tenant.id, '--credit-limit', '50', '--period', 'day']);
+    expect(JSON.parse(limited.stdout)).toMatchObject({ apiKey: { creditLimit: 50, creditLimitPeriod: 'DAY' } });
+    const reconciled = await admin(['reconciliation', '--from', `${day}T00:00:00Z`, '--to', new Date(Date.now() + 86_400_000).toISOString()]);
+    expect(reconciled.code).toBe(0);
+    expect(JSON.parse(reconciled.stdout)).toMatchObject({ tasksChecked: expect.any(Number), mismatches: 0, corrected: 0, driftCredits: 0 });
   }, 180_000);
 
   it('exit codes: 1 with the code when the gateway refuses, 2 for bad usage, 3 when it cannot be reached', async () => {
