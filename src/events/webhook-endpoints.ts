@@ -36,7 +36,9 @@ export async function setWebhookEndpoint(
       create: { tenantId: input.tenantId, url: input.url, events, createdAt: now, updatedAt: now },
       update: { url: input.url, events, updatedAt: now },
     });
-    await recordAudit(tx, { actor: deps.actor, action: 'webhookEndpoint.set', tenantId: input.tenantId, details: { url: input.url, events } });
+    // The URL without its query: receivers often put a token there, and the audit log keeps no secret.
+    const { origin, pathname } = new URL(input.url);
+    await recordAudit(tx, { actor: deps.actor, action: 'webhookEndpoint.set', tenantId: input.tenantId, details: { url: origin + pathname, events } });
     return endpoint;
   });
   // An endpoint that now wants balance events hears at once if the balance is low already.

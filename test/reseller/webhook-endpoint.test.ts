@@ -86,6 +86,9 @@ describe('setWebhookEndpoint', () => {
     const audit = await gw.deps.db.auditEvent.findMany({ where: { tenantId: rowId(t.id), action: 'webhookEndpoint.set' } });
     expect(audit).toHaveLength(2);
     expect(audit.map((a) => a.actorKind)).toEqual(['TENANT_KEY', 'TENANT_KEY']);
+    // Without the query, where receivers keep their tokens.
+    expect(audit.map((a) => (a.details as { url: string }).url)).toEqual([new URL(receiver.url).origin + '/hooks', new URL(receiver.url).origin + '/hooks']);
+    expect(JSON.stringify(audit)).not.toContain('token=abc');
   });
 });
 
