@@ -6,6 +6,7 @@ import type { AppDeps } from './context.ts';
 import { checkReadiness, shippedMigrations } from './health.ts';
 import { attachWebSocket } from './websocket.ts';
 import { createMasker } from './errors.ts';
+import { createRestRoutes } from './rest/routes.ts';
 import { OperationRunner } from './ws-operations.ts';
 import { createGatewayYoga } from './yoga.ts';
 
@@ -79,6 +80,7 @@ export async function startHttpServer(
 ): Promise<RunningServer> {
   const yoga = createGatewayYoga(deps, schema);
   const migrations = await shippedMigrations();
+  const rest = createRestRoutes(deps);
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -88,6 +90,7 @@ export async function startHttpServer(
       void checkReadiness(deps.db, migrations).then((r) => sendJson(res, r.ready ? 200 : 503, r));
       return;
     }
+    if (rest(req, res)) return;
     if (extraRoutes(req, res)) return;
     if (path === yoga.graphqlEndpoint) {
       if (bodyTooLarge(req, res, deps.config.maxBodyBytes)) return;

@@ -20,10 +20,10 @@ import { eventsArray, type Store } from '../db/announce.ts';
 import { ledgerGuardOf } from '../db/errors.ts';
 import { join, raw, ref, sql, withSteps } from '../db/sql.ts';
 import { InsufficientCreditsError, KeyLimitExceededError, NotFoundError, RateLimitedError, TenantSuspendedError } from '../errors.ts';
-import type { Task, TaskStatus } from '../generated/prisma/client.ts';
+import type { Task, TaskOrigin, TaskStatus } from '../generated/prisma/client.ts';
 import { priceOf } from '../ledger/pricing.ts';
 import { remainingCredits } from './key-limits.ts';
-import { taskPayload, webhookEventType } from './payload.ts';
+import { webhookEventType, webhookPayload } from './payload.ts';
 import type { GenerationRequest } from './requests.ts';
 import {
   acceptStatement,
@@ -83,6 +83,8 @@ export interface Submission {
   tenantId: string;
   /** The key that asked; its credit limit, if any, is counted (key-limits.ts). */
   keyId?: string | null;
+  /** The API it was asked through (default GRAPHQL). */
+  origin?: TaskOrigin;
   request: GenerationRequest;
   requestHash: string;
   maxInFlight: number;
@@ -96,7 +98,7 @@ export interface Submission {
  */
 export async function submit(store: Store, s: Submission): Promise<Task | null> {
   try {
-    return await run(store, submitStatement({ ...s, keyId: s.keyId ?? null, id: randomUUID(), holdId: randomUUID() }));
+    return await run(store, submitStatement({ ...s, keyId: s.keyId ?? null, origin: s.origin ?? 'GRAPHQL', id: randomUUID(), holdId: randomUUID() }));
   } catch (error) {
     const guard = ledgerGuardOf(error);
     if (guard === 'TENANT_SUSPENDED') throw new TenantSuspendedError();
@@ -191,7 +193,7 @@ function webhookFor(ended: Task, at: Date): TaskWebhook {
     taskId: ended.id,
     callbackUrl: ended.callbackUrl,
     eventType: type,
-    payload: { type, timestamp: at.toISOString(), data: taskPayload(ended) },
+    payload: webhookPayload(ended, type, at),
   };
 }
 

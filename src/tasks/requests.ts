@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { CATALOG, MAX_PROMPT_CHARS, promptLength, type GenerationModel, type InputUse } from '../catalog.ts';
+import type { TaskOrigin } from '../generated/prisma/enums.ts';
 import { checkUrlSyntax } from '../net/ssrf.ts';
 
 export interface GenerationRequest {
@@ -96,8 +97,13 @@ export const GENERATION_INPUTS = {
   UPSCALE: schemaFor('UPSCALE'),
 } as const satisfies Record<GenerationModel, z.ZodType<GenerationRequest, unknown>>;
 
-/** A stable digest of everything that defines the request except its key. */
-export function requestHash(request: GenerationRequest): string {
+/**
+ * A stable digest of everything that defines the request except its key. The
+ * API it came through is part of a REST request's digest, so an idempotency
+ * key reused across the two APIs is a conflict, not a replay in the other
+ * API's shape (a GraphQL request's digest is as it always was).
+ */
+export function requestHash(request: GenerationRequest, origin: TaskOrigin = 'GRAPHQL'): string {
   const { idempotencyKey: _key, ...rest } = request;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+  return createHash('sha256').update(JSON.stringify(origin === 'REST' ? { ...rest, origin } : rest)).digest('hex');
 }

@@ -6,7 +6,7 @@ import { CATALOG } from '../catalog.ts';
 import { MAX_NOTIFY_BYTES } from '../db/announce.ts';
 import { empty, raw, ref, sql, step, type Sql, type Step } from '../db/sql.ts';
 import { endpointOutboxStep, outboxStep, webhooksEvent, type OutboxInput } from '../events/webhook-outbox.ts';
-import type { Task, TaskStatus } from '../generated/prisma/client.ts';
+import type { Task, TaskOrigin, TaskStatus } from '../generated/prisma/client.ts';
 import { SYSTEM_ACCOUNTS } from '../ledger/accounts.ts';
 import { priceStep } from '../ledger/pricing.ts';
 import { postHoldSteps, reserveSteps, voidHoldSteps } from '../ledger/hold-steps.ts';
@@ -28,7 +28,8 @@ const TASK_RETURNING = raw(`
   credits_charged AS "creditsCharged", upstream_credits AS "upstreamCredits", refunded, COALESCE(result_urls, '{}') AS "resultUrls",
   error_message AS "errorMessage", created_at AS "createdAt", updated_at AS "updatedAt",
   submitted_at AS "submittedAt", completed_at AS "completedAt", next_poll_at AS "nextPollAt",
-  poll_attempts AS "pollAttempts", lease_until AS "leaseUntil", credit_limit_id AS "creditLimitId"`);
+  poll_attempts AS "pollAttempts", lease_until AS "leaseUntil", credit_limit_id AS "creditLimitId",
+  origin::text AS origin`);
 
 /** A transition's statement: its steps, the task step, the guards and the events of its final SELECT. */
 export interface Transition {
@@ -88,6 +89,8 @@ export interface NewTask {
   tenantId: string;
   /** The key that asked: its credit limit, if it has one, is counted (key-limits.ts). Null: none. */
   keyId: string | null;
+  /** The API it was asked through. */
+  origin: TaskOrigin;
   request: GenerationRequest;
   requestHash: string;
   holdId: string;
@@ -111,11 +114,11 @@ export function submitStatement(t: NewTask): Transition {
   const task = step(
     'task_row',
     sql`INSERT INTO task (id, tenant_id, model, status, prompt, image_urls, result_urls, source_task_id, callback_url, public,
-                          idempotency_key, request_hash, callback_token, hold_id, credits_charged, credit_limit_id, created_at, updated_at)
+                          idempotency_key, request_hash, callback_token, hold_id, credits_charged, credit_limit_id, origin, created_at, updated_at)
         SELECT ${t.id}::uuid, ${t.tenantId}::uuid, ${r.model}::"GenerationModel", 'SUBMITTING', ${r.prompt},
                COALESCE(${r.imageUrls}::text[], '{}'), '{}', ${r.sourceTaskId}::uuid, ${r.callbackUrl}, ${r.public},
                ${r.idempotencyKey}, ${t.requestHash}, ${randomBytes(24).toString('base64url')}, ${t.holdId}::uuid, price.amount,
-               ${limitOfKey(t.keyId)}, now(), now()
+               ${limitOfKey(t.keyId)}, ${t.origin}::"TaskOrigin", now(), now()
         FROM ${ref(price)} price
         ${r.idempotencyKey === null ? empty : sql`ON CONFLICT (tenant_id, idempotency_key) DO NOTHING`}
         RETURNING ${TASK_RETURNING}`,

@@ -26,6 +26,7 @@ import type { TaskDeps } from './deps.ts';
 import * as lifecycle from './lifecycle.ts';
 import { takeGenerationToken } from './rate-limit.ts';
 import { countAccepted, countRejected } from './task-metrics.ts';
+import type { TaskOrigin } from '../generated/prisma/enums.ts';
 import { requestHash, type GenerationRequest } from './requests.ts';
 import { upstreamInput } from './upstream-input.ts';
 
@@ -37,6 +38,8 @@ const ACCEPT_RETRY_MS = 10_000;
 export interface Caller {
   tenantId: string;
   keyId: string | null;
+  /** Which API asks (default GRAPHQL): the task records it (its webhook body's shape), and a REST request's digest includes it. */
+  origin?: TaskOrigin;
 }
 
 export async function submitGeneration(deps: TaskDeps, caller: Caller, request: GenerationRequest): Promise<Task> {
@@ -51,7 +54,7 @@ export async function submitGeneration(deps: TaskDeps, caller: Caller, request: 
 
 async function submitOnce(deps: TaskDeps, caller: Caller, request: GenerationRequest): Promise<Task> {
   const { tenantId, keyId } = caller;
-  const hash = requestHash(request);
+  const hash = requestHash(request, caller.origin);
   // A replay is answered before anything else, and takes no rate-limit token.
   const earlier = await findReplay(deps, tenantId, request.idempotencyKey, hash);
   if (earlier) return earlier;
@@ -65,7 +68,14 @@ async function submitOnce(deps: TaskDeps, caller: Caller, request: GenerationReq
   // replay after all (its token goes back). If that task was rejected in the
   // meantime its key was released, and this request claims it anew.
   for (let attempt = 1; ; attempt++) {
-    const task = await lifecycle.submit(deps.store, { tenantId, keyId, request, requestHash: hash, maxInFlight: deps.settings.maxInFlight });
+    const task = await lifecycle.submit(deps.store, {
+      tenantId,
+      keyId,
+      origin: caller.origin ?? 'GRAPHQL',
+      request,
+      requestHash: hash,
+      maxInFlight: deps.settings.maxInFlight,
+    });
     if (task) return forward(deps, task, source?.upstreamTaskId ?? null);
     const winner = await findReplay(deps, tenantId, request.idempotencyKey, hash);
     if (winner) {
