@@ -61,4 +61,14 @@ describe('prices', () => {
     );
     expect(await ctx.db.price.count()).toBe(before);
   });
+
+  it('a price set with an actor is audited in its transaction, naming model, credits and tenant; one without is not', async () => {
+    const tenantId = await newTenant();
+    await setPrice(ctx.db, { model: 'UPSCALE', credits: 4, tenantId });
+    expect(await ctx.db.auditEvent.count({ where: { tenantId, action: 'price.set' } })).toBe(0);
+    await setPrice(ctx.db, { model: 'UPSCALE', credits: 6, tenantId }, { kind: 'ADMIN_KEY', keyId: null, prefix: 'gk_admin' });
+    const audit = await ctx.db.auditEvent.findFirstOrThrow({ where: { tenantId, action: 'price.set' } });
+    expect(audit).toMatchObject({ actorKind: 'ADMIN_KEY', actorPrefix: 'gk_admin' });
+    expect(audit.details).toEqual({ model: 'UPSCALE', credits: 6, scope: 'tenant' });
+  });
 });

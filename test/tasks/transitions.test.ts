@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { afterCommitAnnouncer, type Store } from '../../src/db/announce.ts';
-import { sqlStateOf } from '../../src/db/errors.ts';
-import { KeyLimitExceededError, NotFoundError, RateLimitedError, TenantSuspendedError } from '../../src/errors.ts';
+import { ledgerGuardOf, sqlStateOf } from '../../src/db/errors.ts';
+import { InsufficientCreditsError, KeyLimitExceededError, NotFoundError, RateLimitedError, TenantSuspendedError } from '../../src/errors.ts';
 import type { Task } from '../../src/generated/prisma/client.ts';
 import { SYSTEM_ACCOUNTS } from '../../src/ledger/accounts.ts';
 import { topUp } from '../../src/ledger/credits.ts';
@@ -140,7 +140,8 @@ describe('accept', () => {
     const tenantId = await tenantWith(50);
     const task = await submitted(tenantId);
     expect(await voidHold(ctx.store, task.holdId!)).toBe(true);
-    await expect(lifecycle.accept(ctx.store, task, 'up-x', new Date())).rejects.toThrow();
+    const error = await lifecycle.accept(ctx.store, task, 'up-x', new Date()).catch((e: unknown) => e);
+    expect(ledgerGuardOf(error)).toBe('HOLD_NOT_PENDING');
     expect((await ctx.db.task.findUniqueOrThrow({ where: { id: task.id } })).status).toBe('SUBMITTING');
     expect(await ctx.db.transfer.count({ where: { tenantId, kind: 'CHARGE' } })).toBe(0);
   });
@@ -160,7 +161,8 @@ describe('reject and recover', () => {
     const tenantId = await tenantWith(50);
     const task = await submitted(tenantId);
     await post(ctx.store, task.holdId!);
-    await expect(lifecycle.reject(ctx.store, task, 'late')).rejects.toThrow();
+    const error = await lifecycle.reject(ctx.store, task, 'late').catch((e: unknown) => e);
+    expect(ledgerGuardOf(error)).toBe('HOLD_NOT_PENDING');
     expect((await ctx.db.task.findUniqueOrThrow({ where: { id: task.id } })).status).toBe('SUBMITTING');
   });
 
@@ -216,7 +218,8 @@ describe('settle and expire', () => {
     // As if the charge were lost: point the task at a transfer that is no tenant's charge (another task's mirror).
     const forged = { ...task, chargeId: other.upstreamChargeId };
     await ctx.db.task.update({ where: { id: task.id }, data: { chargeId: other.upstreamChargeId } });
-    await expect(lifecycle.settle(ctx.store, forged, { status: 'FAILED', errorMessage: 'no' })).rejects.toThrow();
+    const error = await lifecycle.settle(ctx.store, forged, { status: 'FAILED', errorMessage: 'no' }).catch((e: unknown) => e);
+    expect(ledgerGuardOf(error)).toBe('ORIGINAL_NOT_FOUND');
     expect((await ctx.db.task.findUniqueOrThrow({ where: { id: task.id } })).status).toBe('IN_PROGRESS');
     expect(await ctx.db.transfer.count({ where: { tenantId, kind: { in: ['REFUND', 'UPSTREAM_REFUND'] } } })).toBe(0);
   });
@@ -329,6 +332,76 @@ describe('a key credit limit (tasks/key-limits.ts)', () => {
     await ctx.db.task.update({ where: { id: old.id }, data: { createdAt: new Date(Date.now() - 3 * 86_400_000) } });
     await lifecycle.reject(ctx.store, { ...old, createdAt: new Date(Date.now() - 3 * 86_400_000) }, 'late');
     expect(await limitOf(limitId)).toMatchObject({ spent: 10 });
+    expect(await verifyLedger(ctx.db)).toEqual([]);
+  });
+});
+
+describe('what a statement hands back and holds', () => {
+  it('the task as written, without the guard and announcement columns; its hold names the task', async () => {
+    const tenantId = await tenantWith(50);
+    const task = await submitted(tenantId);
+    expect(Object.keys(task).filter((k) => k.startsWith('_'))).toEqual([]);
+    expect(task.origin).toBe('GRAPHQL');
+    const hold = await ctx.db.hold.findUniqueOrThrow({ where: { id: task.holdId! } });
+    expect(hold).toMatchObject({ reference: `task:${task.id}`, amount: 5, status: 'PENDING' });
+  });
+
+  it('too few credits is INSUFFICIENT_CREDITS naming the price and what is available; an unknown tenant names itself', async () => {
+    const tenantId = await tenantWith(3);
+    const refused = await lifecycle
+      .submit(ctx.store, { tenantId, request: request(), requestHash: 'h', maxInFlight: 10 })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(InsufficientCreditsError);
+    expect(refused).toMatchObject({ required: 5, available: 3 });
+    await expect(
+      lifecycle.submit(ctx.store, { tenantId: randomUUID(), request: request(), requestHash: 'h', maxInFlight: 10 }),
+    ).rejects.toThrow('Tenant not found');
+  });
+
+  it("a tenant's endpoint gets the task's event beside its callback, and the dispatcher is woken once", async () => {
+    const published: string[] = [];
+    const redisLike: Store = { db: ctx.db, announcer: afterCommitAnnouncer((payload) => published.push(payload)) };
+    const tenantId = await tenantWith(50);
+    await ctx.db.webhookEndpoint.create({ data: { tenantId, url: 'https://hooks.example.com/endpoint', events: ['task.succeeded'] } });
+    const task = await accepted(tenantId);
+    published.length = 0;
+    await lifecycle.settle(redisLike, task, { status: 'SUCCESS', resultUrls: ['https://r/1.png'], consumedCredits: 4 });
+    const sent = await deliveries(task.id);
+    expect(sent.map((d) => d.url).sort()).toEqual(['https://hooks.example.com/endpoint', CALLBACK]);
+    expect(sent[0]!.payload).toEqual(sent[1]!.payload);
+    const events = (JSON.parse(published[0]!) as { type: string }[]).map((e) => e.type);
+    expect(events).toEqual(['task', 'webhooks']);
+    // An endpoint that does not want the event gets nothing.
+    const other = await accepted(tenantId);
+    await lifecycle.settle(ctx.store, other, { status: 'FAILED', errorMessage: 'no' });
+    expect((await deliveries(other.id)).map((d) => d.url)).toEqual([CALLBACK]);
+  });
+});
+
+describe('lateRefund (tasks/reconcile.ts)', () => {
+  it('refunds a succeeded task to the tenant and reverses the mirror, once; the slot stays free; the key limit gets its credits back', async () => {
+    const tenantId = await tenantWith(50);
+    const limitId = randomUUID();
+    await ctx.db.keyCreditLimit.create({ data: { id: limitId, tenantId, credits: 100, period: 'DAY' } });
+    const key = await ctx.db.apiKey.create({ data: { role: 'TENANT', tenantId, prefix: 'gk_late', hash: randomUUID(), creditLimitId: limitId } });
+    const submittedTask = (await lifecycle.submit(ctx.store, { tenantId, keyId: key.id, request: request(), requestHash: 'h', maxInFlight: 10 }))!;
+    const running = (await lifecycle.accept(ctx.store, submittedTask, `up-${submittedTask.id}`, new Date()))!;
+    const done = (await lifecycle.settle(ctx.store, running, { status: 'SUCCESS', resultUrls: ['https://r/1.png'], consumedCredits: 4 }))!;
+    await ctx.db.taskReconciliation.create({ data: { taskId: done.id, checks: 1, lastCheckedAt: new Date(), mismatchAt: new Date(), drift: 4 } });
+    expect(await account(tenantId)).toEqual({ available: 45, held: 0, inFlight: 0 });
+
+    const refunded = await lifecycle.mirrorLateRefund(ctx.store, done);
+    expect(refunded).toMatchObject({ status: 'SUCCESS', refunded: true, upstreamCredits: 0 });
+    expect(await account(tenantId)).toEqual({ available: 50, held: 0, inFlight: 0 });
+    const refund = await ctx.db.transfer.findFirstOrThrow({ where: { tenantId, kind: 'REFUND' } });
+    expect(refund).toMatchObject({ amount: 5, reversesId: done.chargeId, note: 'refund: upstream refunded the task after it succeeded' });
+    const mirror = await ctx.db.transfer.findFirstOrThrow({ where: { kind: 'UPSTREAM_REFUND', reversesId: done.upstreamChargeId } });
+    expect(mirror).toMatchObject({ note: 'upstream refunded a task after it succeeded', creditAccountId: SYSTEM_ACCOUNTS.REVENUE });
+    expect(await ctx.db.keyCreditLimit.findUniqueOrThrow({ where: { id: limitId } })).toMatchObject({ spent: 0 });
+    expect((await ctx.db.taskReconciliation.findUniqueOrThrow({ where: { taskId: done.id } })).correctedAt).not.toBeNull();
+    // Once: a second call, and a failed task, move nothing.
+    expect(await lifecycle.mirrorLateRefund(ctx.store, done)).toBeNull();
+    expect(await ctx.db.transfer.count({ where: { tenantId, kind: 'REFUND' } })).toBe(1);
     expect(await verifyLedger(ctx.db)).toEqual([]);
   });
 });
