@@ -39,11 +39,18 @@ async function shutdown(signal: string): Promise<void> {
     logger.error('shutdown timed out; exiting');
     process.exit(1);
   }, config.shutdownTimeoutMs + 5000).unref();
-  await gateway.close();
-  logger.info('stopped');
+  let code = 0;
+  try {
+    await gateway.close();
+    logger.info('stopped');
+  } catch (error) {
+    // Said, not lost: an unhandled rejection here would end the process before its logs are written.
+    logger.error({ err: error }, 'shutdown failed');
+    code = 1;
+  }
   // Logs are written asynchronously: the last lines go out before the process does.
   await new Promise<void>((resolve) => logger.flush(() => resolve()));
-  process.exit(0);
+  process.exit(code);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
