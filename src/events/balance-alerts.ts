@@ -18,10 +18,8 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { eventsArray, type Store } from '../db/announce.ts';
 import { ref, sql, step, withSteps } from '../db/sql.ts';
-import { isLowSql } from '../ledger/steps.ts';
 import type { Logger } from '../logger.ts';
 import type { EventBus } from './bus.ts';
-import { webhooksEvent } from './webhook-outbox.ts';
 
 /** How many tenants' last-seen `low` a process remembers (the oldest is forgotten first). */
 const REMEMBERED_TENANTS = 10_000;
@@ -33,7 +31,8 @@ const REMEMBERED_TENANTS = 10_000;
 export async function checkBalanceAlert(store: Store, tenantId: string): Promise<'balance.low' | 'balance.recovered' | null> {
   const account = step(
     'acc',
-    sql`SELECT a.tenant_id, a.available, a.held, a.low_balance_threshold, ${isLowSql('a')} AS low
+    sql`SELECT a.tenant_id, a.available, a.held, a.low_balance_threshold,
+               (a.available < COALESCE(a.low_balance_threshold, 0)) AS low
         FROM account a
         WHERE a.tenant_id = ${tenantId}::uuid AND a.kind = 'TENANT'
           AND EXISTS (SELECT 1 FROM webhook_endpoint e
@@ -65,10 +64,11 @@ export async function checkBalanceAlert(store: Store, tenantId: string): Promise
         WHERE (${eventType}) = ANY(e.events)
         RETURNING id`,
   );
+  const woken = sql`(SELECT jsonb_build_object('type', 'webhooks') WHERE EXISTS (SELECT 1 FROM ${ref(outbox)}))`;
   const rows = await store.db.$queryRaw<{ low: boolean | null; announced: unknown }[]>(
     withSteps(
       [account, flip, outbox],
-      sql`SELECT (SELECT low FROM ${ref(flip)}) AS low, ${store.announcer.column(eventsArray([webhooksEvent(outbox)]))} AS announced`,
+      sql`SELECT (SELECT low FROM ${ref(flip)}) AS low, ${store.announcer.column(eventsArray([woken]))} AS announced`,
     ),
   );
   const row = rows[0]!;
