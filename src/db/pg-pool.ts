@@ -22,6 +22,10 @@ export class CharAsTextPool extends pg.Pool {
     // clients (interactive transactions) alike.
     this.on('connect', reportCharAsText);
     this.on('connect', survivesDeadConnection);
+    // An idle client whose connection dies (the server shutting down, say)
+    // is dropped by pg-pool, which then emits 'error' on the pool: unheard,
+    // that would end the process. The next query opens a new connection.
+    this.on('error', () => undefined);
     keepConnectionsOnRefusals(this);
   }
 }

@@ -74,7 +74,8 @@ export const SIMULATOR_ENV_DOCS: Record<string, string> = {
   SIMULATOR_ERROR_RATE: 'Share 0..1 of API requests answered 500 (default 0).',
   SIMULATOR_RATE_LIMIT: 'Requests per second per key before 429 with Retry-After; 0 is off (default 0).',
   SIMULATOR_SEED: 'Integer seed for deterministic randomness (default: random).',
-  SIMULATOR_PUBLIC_URL: 'Origin used in resultUrls when clients reach the simulator by another address (default: its own).',
+  SIMULATOR_PUBLIC_URL:
+    "Origin used in resultUrls when clients reach the simulator by another address (default: its own; in the gateway's process, PUBLIC_URL/simulator, where the gateway serves the results kept under DATA_DIR/simulator/files).",
 };
 
 function uniformLatency(range: LatencyRange): LatencyByModel {

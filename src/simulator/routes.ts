@@ -2,9 +2,8 @@
 // server can still decide to fail the response after acting (fault "commit").
 import type { ServerResponse } from 'node:http';
 import type { SimulatorOptions } from './options.ts';
-import { envelope, isPlainObject, parseJson, type SimResponse, success, writeRaw } from './http-io.ts';
-import { gradientMp4 } from './mp4.ts';
-import { gradientPng } from './png.ts';
+import { envelope, isPlainObject, parseJson, type SimResponse, success } from './http-io.ts';
+import { parseResultPath, readSavedResult, renderResult, resultExt, writeResult } from './result-files.ts';
 import type { TaskStore } from './store.ts';
 import { validateGenerate } from './validate.ts';
 
@@ -61,29 +60,22 @@ export function handleIndex(options: SimulatorOptions): SimResponse {
     rateLimitPerSecond: options.rateLimit,
   });
 }
-// Result files: generated on request rather than stored, since they are cheap
-// and deterministic (a PNG gradient for images, a short H.264 MP4 for videos,
-// both derived from the task id), so a browser can show a task's output.
 
-const FILE_PATH = /^\/files\/([A-Za-z0-9_-]{1,100})\/0\.(png|mp4)$/;
-
-/** Writes the file (or a 404) and returns the HTTP status sent. */
-export function serveFile(store: TaskStore, pathname: string, method: string, res: ServerResponse): number {
-  const match = FILE_PATH.exec(pathname);
-  const task = match?.[1] === undefined ? undefined : store.get(match[1]);
-  const ext = match?.[2];
-  if (!task || task.status !== 'SUCCESS' || ext !== (task.kind === 'image' ? 'png' : 'mp4')) {
-    writeRaw(res, 404, 'text/plain; charset=utf-8', 'not found\n');
-    return 404;
+/**
+ * Writes a result file (or a 404) and returns the HTTP status sent: from the
+ * task in memory when this process has it, else from `filesDir` (a task of an
+ * earlier run of the simulator on the same directory).
+ */
+export async function serveFile(store: TaskStore, pathname: string, method: string, res: ServerResponse, filesDir?: string): Promise<number> {
+  const wanted = parseResultPath(pathname);
+  if (!wanted) return writeResult(res, method, 'png', undefined);
+  const task = store.get(wanted.id);
+  if (task) {
+    const found = task.status === 'SUCCESS' && wanted.ext === resultExt(task);
+    return writeResult(res, method, wanted.ext, found ? renderResult(task) : undefined);
   }
-  const file = task.kind === 'image' ? gradientPng(task.id, task.size) : gradientMp4(task.id, task.size);
-  if (method === 'HEAD') {
-    res.writeHead(200, { 'content-type': task.kind === 'image' ? 'image/png' : 'video/mp4', 'content-length': file.length });
-    res.end();
-  } else {
-    writeRaw(res, 200, task.kind === 'image' ? 'image/png' : 'video/mp4', file);
-  }
-  return 200;
+  const saved = filesDir === undefined ? undefined : await readSavedResult(filesDir, wanted.id, wanted.ext);
+  return writeResult(res, method, wanted.ext, saved);
 }
 
 export type Endpoint = 'generate' | 'status' | 'gallery' | 'files' | 'index' | 'other';

@@ -18,14 +18,19 @@ import {
   handleStatus,
   serveFile,
 } from './routes.ts';
+import { saveResult } from './result-files.ts';
 import { createTaskStore, type SimOutcome, type SimTask } from './store.ts';
 import { createCounters, type SimulatorCounters } from './counters.ts';
 
 export interface SimulatorHandle {
   /** Base URL for the client, ending with `/api`. */
   url: string;
-  /** Scheme, host and port; result files live under `${origin}/files/`. */
-  origin: string;
+  /**
+   * Where result URLs point: result files live under `${origin}/files/`. The
+   * simulator's own scheme, host and port, unless `publicUrl` says otherwise
+   * (the gateway's in-process simulator: `${PUBLIC_URL}/simulator`).
+   */
+  readonly origin: string;
   port: number;
   apiKey: string;
   /** The seed in use (chosen at random when none was given). */
@@ -54,7 +59,17 @@ export interface SimulatorHandle {
   stop(): Promise<void>;
 }
 
-export type StartSimulatorOptions = SimulatorOptionsInput & { port?: number; host?: string };
+export type StartSimulatorOptions = SimulatorOptionsInput & {
+  port?: number;
+  host?: string;
+  /**
+   * Where result files are kept: written when a task succeeds, served after
+   * a restart on the same directory. Unset: generated on request, gone with the process.
+   */
+  filesDir?: string;
+  /** A result file could not be saved (it is still served while this process runs). */
+  onFilesError?: (error: unknown) => void;
+};
 
 export async function startSimulator(input: StartSimulatorOptions = {}): Promise<SimulatorHandle> {
   let options = resolveSimulatorOptions(input, { ...SIMULATOR_DEFAULTS });
@@ -65,7 +80,18 @@ export async function startSimulator(input: StartSimulatorOptions = {}): Promise
   const limiter = createRateLimiter();
   const counters = createCounters();
   let origin = '';
-  const store = createTaskStore({ rng, options: () => options, origin: () => options.publicUrl ?? origin, callbacks });
+  const { filesDir } = input;
+  const saveFiles =
+    filesDir === undefined
+      ? undefined
+      : (task: SimTask) => {
+          try {
+            saveResult(filesDir, task);
+          } catch (error) {
+            input.onFilesError?.(error);
+          }
+        };
+  const store = createTaskStore({ rng, options: () => options, origin: () => options.publicUrl ?? origin, callbacks, onSuccess: saveFiles });
   const held = new Map<ServerResponse, NodeJS.Timeout>();
 
   function respond(res: ServerResponse, endpoint: Endpoint, response: SimResponse): void {
@@ -123,7 +149,7 @@ export async function startSimulator(input: StartSimulatorOptions = {}): Promise
     }
     if (endpoint === 'files') {
       req.resume();
-      counters.count(endpoint, String(serveFile(store, url.pathname, method, res)));
+      counters.count(endpoint, String(await serveFile(store, url.pathname, method, res, filesDir)));
       return;
     }
     if (endpoint === 'gallery' || endpoint === 'index') {
@@ -183,7 +209,10 @@ export async function startSimulator(input: StartSimulatorOptions = {}): Promise
 
   return {
     url: `${origin}/api`,
-    origin: options.publicUrl ?? origin,
+    // Read when asked: configure({ publicUrl }) moves the result URLs (the gateway does, once it listens).
+    get origin() {
+      return options.publicUrl ?? origin;
+    },
     port: address.port,
     get apiKey() {
       return options.apiKey;

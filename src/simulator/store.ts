@@ -49,6 +49,8 @@ export interface StoreDeps {
   /** Origin used in resultUrls. */
   origin: () => string;
   callbacks: CallbackSender;
+  /** Called when a task succeeds, before its status can be read (the result files are saved here). */
+  onSuccess?: (task: SimTask) => void;
 }
 
 export type CreateResult = { ok: true; task: SimTask } | { ok: false; status: 400 | 402; message: string };
@@ -139,6 +141,7 @@ export function createTaskStore(deps: StoreDeps) {
       task.status = 'SUCCESS';
       const ext = task.kind === 'image' ? 'png' : 'mp4';
       task.resultUrls = [`${deps.origin()}/files/${task.id}/0.${ext}`];
+      deps.onSuccess?.(task);
     }
     if (task.callbackUrl) deps.callbacks.send(task.callbackUrl, { code: 200, message: 'success', data: statusData(task) });
     return true;

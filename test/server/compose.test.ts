@@ -11,6 +11,10 @@ const service = z.object({
   environment: z.record(z.string(), z.string()).optional(),
   healthcheck: z.object({ test: z.array(z.string()) }),
   depends_on: z.record(z.string(), z.object({ condition: z.string() })).optional(),
+  ports: z.array(z.union([z.string(), z.number(), z.object({ target: z.number(), published: z.union([z.string(), z.number()]).optional() })])).optional(),
+  container_name: z.string().optional(),
+  volumes: z.array(z.string()).optional(),
+  stop_grace_period: z.string().optional(),
 });
 const compose = z.object({ services: z.record(z.string(), service) });
 
@@ -68,6 +72,36 @@ describe('docker-compose.yml', () => {
   it('runs the simulator only when asked for, and refuses to start with neither a key nor that', () => {
     expect(() => loadConfig(resolve({ ADMIN_TOKEN: 'a'.repeat(64) }))).toThrow(/UPSTREAM_API_KEY: required in production/);
     expect(loadConfig(resolve({ ADMIN_TOKEN: 'a'.repeat(64), UPSTREAM_SIMULATOR: 'true' })).useSimulator).toBe(true);
+  });
+
+  it('publishes the gateway on no fixed host port and names no container, so `--scale gateway=N` can start N', () => {
+    const gateway = file.services.gateway!;
+    expect(gateway.container_name).toBeUndefined();
+    expect(gateway.ports?.length).toBeGreaterThan(0);
+    for (const port of gateway.ports!) {
+      // "4000" (container port only) or { target: 4000 } with no published port.
+      if (typeof port === 'object') expect(port.published).toBeUndefined();
+      else expect(String(port)).toMatch(/^\d+$/);
+    }
+  });
+
+  it('keeps the GraphiQL its own comment says to open, though it runs in production mode', () => {
+    const given = { ADMIN_TOKEN: 'a'.repeat(64), UPSTREAM_API_KEY: 'key' };
+    expect(loadConfig(resolve(given)).graphql.graphiql).toBe(true);
+    expect(loadConfig(resolve({ ...given, GRAPHIQL: 'false' })).graphql.graphiql).toBe(false);
+  });
+
+  it('gives a stopping gateway longer than its own shutdown timeout before Docker kills it', () => {
+    const config = loadConfig(resolve({ ADMIN_TOKEN: 'a'.repeat(64), UPSTREAM_API_KEY: 'key' }));
+    const grace = /^(\d+)s$/.exec(file.services.gateway!.stop_grace_period ?? '');
+    expect(grace, 'stop_grace_period in seconds').not.toBeNull();
+    expect(Number(grace![1]) * 1000).toBeGreaterThan(config.shutdownTimeoutMs);
+  });
+
+  it('keeps DATA_DIR (the simulator\'s result files) on a volume, so results outlive the container', () => {
+    const gateway = file.services.gateway!;
+    const config = loadConfig(resolve({ ADMIN_TOKEN: 'a'.repeat(64), UPSTREAM_SIMULATOR: 'true' }));
+    expect(gateway.volumes?.some((v) => v.endsWith(`:${config.dataDir}`))).toBe(true);
   });
 });
 

@@ -58,6 +58,11 @@ describe('npm start on embedded defaults', () => {
     await waitForBanner(child, output);
 
     expect(output.text).toContain(`http://127.0.0.1:${port}/graphql`);
+    // The console's URL is printed, and it answers with the built page.
+    expect(output.text).toContain(`Console:  http://127.0.0.1:${port}/console`);
+    const consolePage = await fetch(`http://127.0.0.1:${port}/console/`);
+    expect(consolePage.status).toBe(200);
+    expect(consolePage.headers.get('content-type')).toContain('text/html');
     const adminToken = /Admin token \(kept in [^)]*\): (\S+)/.exec(output.text)?.[1];
     expect(adminToken).toBeTruthy();
     const url = `http://127.0.0.1:${port}/graphql`;
