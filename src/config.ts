@@ -12,7 +12,7 @@ const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' |
 
 /** Every variable the gateway reads, with its default and meaning (README's table). */
 const GATEWAY_ENV = {
-  NODE_ENV: [z.enum(['development', 'production', 'test']).default('development'), '`production` masks error details and disables GraphiQL; also `development`, `test`.'],
+  NODE_ENV: [z.enum(['development', 'production', 'test']).default('development'), '`production` masks error details and turns GraphiQL off unless GRAPHIQL=true; also `development`, `test`.'],
   HOST: [z.string().min(1).default('127.0.0.1'), 'Interface to listen on (use 0.0.0.0 in containers).'],
   PORT: [int(0, 65535).default(4000), 'HTTP and WebSocket port.'],
   PUBLIC_URL: [z.url().optional(), 'Base URL at which upstream reaches this gateway (callbacks). Default http://localhost:PORT.'],
@@ -32,8 +32,9 @@ const GATEWAY_ENV = {
   GRAPHQL_MAX_DEPTH: [int(1, 100).default(12), 'Deepest accepted query.'],
   GRAPHQL_MAX_ALIASES: [int(1, 1000).default(30), 'Most aliases in one operation.'],
   GRAPHQL_MAX_TOKENS: [int(10, 100_000).default(2000), 'Most tokens in one document.'],
-  GRAPHQL_MAX_COST: [int(10, 1_000_000).default(5000), 'Highest accepted query cost (graphql-armor cost limit).'],
+  GRAPHQL_MAX_COST: [int(10, 1_000_000).default(5000), 'Highest accepted query cost: about the number of objects an operation can return, each page counted at its size (README, "Pages and query cost"); beyond it QUERY_TOO_COSTLY.'],
   GRAPHQL_INTROSPECTION: [bool.optional(), 'Answer introspection queries (__schema, __type). Default: true outside production, false in production.'],
+  GRAPHIQL: [bool.optional(), 'Serve GraphiQL to browsers at /graphql, every asset from the gateway itself (works offline). Default: true unless NODE_ENV=production. Its docs and completion need GRAPHQL_INTROSPECTION.'],
   AUTH_CACHE_TTL_MS: [int(0, 600_000).default(5000), 'How long an API key lookup is cached. A revocation is announced to every process and applies at once.'],
   AUTH_NEGATIVE_CACHE_MS: [int(0, 600_000).default(30_000), 'How long an unknown token is remembered as unknown, so repeating it costs no database lookup.'],
   AUTH_FAILURES_PER_MINUTE: [int(1, 1_000_000).default(30), 'Failed authentications one client address may make per minute, across all gateway processes (RATE_LIMITED, 429, beyond; keys already known keep working).'],
@@ -94,7 +95,8 @@ export interface Config {
   logLevel: string;
   redisUrl: string | null;
   maxBodyBytes: number;
-  graphql: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number; introspection: boolean };
+  /** `graphiql`: serve GraphiQL at the GraphQL endpoint (GRAPHIQL). */
+  graphql: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number; introspection: boolean; graphiql: boolean };
   /** Origins allowed by CORS; `*` alone for any. Empty: no cross-origin access. */
   cors: { origins: string[]; credentials: boolean };
   /** proxy-addr trust list: whose X-Forwarded-For is believed. */
@@ -166,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTokens: e.GRAPHQL_MAX_TOKENS,
       maxCost: e.GRAPHQL_MAX_COST,
       introspection: e.GRAPHQL_INTROSPECTION ?? !production,
+      graphiql: e.GRAPHIQL ?? !production,
     },
     cors: { origins: list(e.CORS_ORIGINS ?? (production ? '' : '*')), credentials: e.CORS_CREDENTIALS },
     trustProxy: list(e.TRUST_PROXY ?? ''),

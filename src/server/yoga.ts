@@ -20,9 +20,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/principal.ts';
 import { clientAddressResolver } from './client-address.ts';
 import { authenticate, buildContext, chargeOperation, type AppDeps, type Context, type RequestMeta } from './context.ts';
-import { createMasker, useErrorMasking, useHiddenSuggestions } from './errors.ts';
+import { createMasker, useErrorMasking, useHiddenSuggestions, useRequestErrorCodes } from './errors.ts';
+import { createGraphiQLRenderer, graphiqlOptions } from './graphiql.ts';
 import { useLiveSubscribe } from './live-subscribe.ts';
 import { useOperationMetrics } from './metrics-plugin.ts';
+import { useQueryCost } from './query-cost.ts';
 
 /** What a transport hands the pipeline: node:http's request (HTTP, SSE), or a socket's principal (WebSocket). */
 export interface ServerContext {
@@ -105,7 +107,7 @@ function parseErrorCode(): Plugin {
       if (Array.isArray(result) || !('errors' in result) || !result.errors) return;
       for (const error of result.errors) {
         const code = error.extensions?.['code'];
-        if (code !== 'GRAPHQL_PARSE_FAILED' && code !== 'GRAPHQL_VALIDATION_FAILED') continue;
+        if (code !== 'GRAPHQL_PARSE_FAILED' && code !== 'GRAPHQL_VALIDATION_FAILED' && code !== 'QUERY_TOO_COSTLY') continue;
         const http = error.extensions['http'] as { spec?: boolean; status?: number } | undefined;
         (error.extensions as Record<string, unknown>)['http'] = { ...http, spec: false, status: 400 };
       }
@@ -159,11 +161,20 @@ function invalidJsonIsBadRequest(): Plugin {
 
 /**
  * graphql-armor's limits, reported as validation errors (GRAPHQL_VALIDATION_FAILED,
- * 400) rather than thrown out of validation, where they would lose their code.
+ * 400) rather than thrown out of validation, where they would lose their code;
+ * without armor's "Syntax Error: " prefix, which a depth or alias limit is not.
  */
 const reported = {
   propagateOnRejection: false,
-  onReject: [(context: ValidationContext | null, error: GraphQLError) => context?.reportError(error)],
+  onReject: [
+    (context: ValidationContext | null, error: GraphQLError) =>
+      context?.reportError(
+        new GraphQLError(error.message.replace(/^Syntax Error: /, ''), {
+          nodes: error.nodes,
+          extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+        }),
+      ),
+  ],
 };
 
 export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): GatewayYoga {
@@ -190,7 +201,9 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
         maxAge: 600,
       };
     },
-    graphiql: production ? false : { title: 'Grok Imagine gateway', subscriptionsProtocol: 'SSE' },
+    // GraphiQL from bundled assets, nothing from another host (server/graphiql.ts).
+    graphiql: config.graphql.graphiql ? graphiqlOptions() : false,
+    renderGraphiQL: createGraphiQLRenderer(),
     // Our own masking plugin instead (server/errors.ts): unexpected errors
     // become "Unexpected error." with no stack or SQL; development keeps the
     // original message to speed up debugging.
@@ -205,6 +218,7 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
       accessLog(deps, metas),
       useOperationMetrics(deps.metrics),
       parseErrorCode(),
+      useRequestErrorCodes({ production, logger: deps.logger }),
       invalidJsonIsBadRequest(),
       ...(config.graphql.introspection ? [] : [noIntrospection()]),
       ...(production ? [useHiddenSuggestions()] : []),
@@ -214,10 +228,12 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
         maxDepth: { n: config.graphql.maxDepth, ...reported },
         maxAliases: { n: config.graphql.maxAliases, ...reported },
         maxTokens: { n: config.graphql.maxTokens },
-        costLimit: { maxCost: config.graphql.maxCost, ...reported },
+        // Our own cost rule instead (server/query-cost.ts): it prices pages by their real size.
+        costLimit: { enabled: false },
         maxDirectives: { n: 50, ...reported },
         blockFieldSuggestion: { enabled: production },
       }),
+      useQueryCost(config.graphql.maxCost),
     ],
     // The one context function: a socket's principal was authenticated at
     // connection_init; an HTTP request carries its own Authorization header.
