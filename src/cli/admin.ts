@@ -60,9 +60,11 @@ async function gql<T>(query: string, variables: Record<string, unknown>): Promis
 }
 
 /** A mutation's result union: its data, or a Refused error with the member's code. */
-function unwrap<T>(result: { __typename: string; data?: T; code?: string; message?: string; field?: string | null }): T {
+function unwrap<T>(result: { __typename: string; data?: T; code?: string; message?: string; field?: string[] | null }): T {
   if (result.__typename.endsWith('Success')) return result.data as T;
-  throw new Refused(result.code ?? result.__typename, `${result.message ?? result.__typename}${result.field ? ` (field: ${result.field})` : ''}`);
+  // `field` is the path to the input at fault (["tenantId"], ["imageUrls", "0"]).
+  const field = result.field?.length ? ` (field: ${result.field.join('.')})` : '';
+  throw new Refused(result.code ?? result.__typename, `${result.message ?? result.__typename}${field}`);
 }
 
 const ERRORS = '__typename ... on Error { code message } ... on ValidationError { field }';
@@ -221,12 +223,14 @@ async function run(argv: string[]): Promise<void> {
       return print(unwrap(data.adjustCredits));
     }
     case 'usage': {
-      const data = await gql<{ usageReport: (Record<string, unknown> & { tenant: { name: string } })[] }>(
+      const data = await gql<{
+        usageReport: (Record<string, unknown> & { tenant: { name: string }; admin: { upstreamCredits: number; margin: number } | null })[];
+      }>(
         `query($input: UsageReportInput!) { usageReport(input: $input) {
-           day tenant { id name } model tasks succeeded failed creditsCharged creditsRefunded upstreamCredits margin } }`,
+           day tenant { id name } model tasks succeeded failed creditsCharged creditsRefunded admin { upstreamCredits margin } } }`,
         { input: { from: required(values, 'from'), to: required(values, 'to'), tenantId: values.tenant ?? null } },
       );
-      const rows = data.usageReport.map((r) => ({ ...r, tenant: r.tenant.name }));
+      const rows = data.usageReport.map(({ admin, ...r }) => ({ ...r, tenant: r.tenant.name, upstreamCredits: admin?.upstreamCredits, margin: admin?.margin }));
       const columns = ['day', 'tenant', 'model', 'tasks', 'succeeded', 'failed', 'creditsCharged', 'creditsRefunded', 'upstreamCredits', 'margin'];
       return print(values.csv ? csv(rows, columns) : table(rows, columns));
     }

@@ -11,6 +11,27 @@ import { resolveCursorConnection, type DefaultConnectionArguments } from '@potho
 import { ValidationError } from '../errors.ts';
 import { isRowId } from './ids.ts';
 
+/**
+ * The page sizes of every list (README, "Pages and query cost"): without
+ * `first` and `last` a page holds `default` rows; more than `max`, or fewer
+ * than 0, is VALIDATION naming the argument. The query cost rule
+ * (server/query-cost.ts) prices a page with the same numbers.
+ */
+export const PAGE_SIZE = { default: 20, max: 100 } as const;
+
+/** `first` and `last` within 0..max, or a ValidationError naming the argument. */
+export function checkPageSize(args: { first?: number | null; last?: number | null }): void {
+  const max = PAGE_SIZE.max;
+  for (const name of ['first', 'last'] as const) {
+    const size = args[name];
+    if (size == null || (size >= 0 && size <= max)) continue;
+    throw new ValidationError(
+      size < 0 ? `${name}: must not be negative` : `${name}: at most ${max} rows per page; page on with the cursors`,
+      [name],
+    );
+  }
+}
+
 const VERSION = 1;
 /** Longer than any cursor this file makes. */
 const MAX_CURSOR_CHARS = 200;
@@ -83,13 +104,13 @@ export function createdConnection<T extends Created>(
   scope: CursorScope,
   args: DefaultConnectionArguments,
   fetch: (page: CreatedPage) => Promise<T[]>,
-  sizes: { defaultSize?: number; maxSize?: number } = {},
 ) {
+  checkPageSize(args);
   // Decoded before anything runs, so a bad cursor is refused whatever else happens.
   const after = args.after ? decodeCreated(scope, args.after, 'after') : null;
   const before = args.before ? decodeCreated(scope, args.before, 'before') : null;
   return resolveCursorConnection<Promise<T[]>>(
-    { args, toCursor: (row: T) => encode(scope, [row.createdAt.getTime(), row.id]), defaultSize: sizes.defaultSize ?? 20, maxSize: sizes.maxSize ?? 100 },
+    { args, toCursor: (row: T) => encode(scope, [row.createdAt.getTime(), row.id]), defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
     ({ limit, inverted }) => {
       const order = inverted ? 'asc' : 'desc';
       return fetch({
@@ -110,6 +131,7 @@ export function idConnection<T extends { id: bigint }>(
   args: DefaultConnectionArguments,
   fetch: (page: { beforeId: bigint | undefined; take: number }) => Promise<T[]>,
 ) {
+  checkPageSize(args);
   let beforeId: bigint | undefined;
   if (args.after) {
     const [id] = decode(scope, args.after, 'after');
@@ -117,7 +139,7 @@ export function idConnection<T extends { id: bigint }>(
     beforeId = BigInt(id);
   }
   return resolveCursorConnection<Promise<T[]>>(
-    { args, toCursor: (row: T) => encode(scope, [row.id.toString()]), defaultSize: 20, maxSize: 100 },
+    { args, toCursor: (row: T) => encode(scope, [row.id.toString()]), defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
     ({ limit }) => fetch({ beforeId, take: limit }),
   );
 }

@@ -1,5 +1,6 @@
 import { PothosValidationError } from '@pothos/core';
 import {
+  ERROR_CODES,
   IdempotencyConflictError,
   InsufficientCreditsError,
   NotFoundError,
@@ -8,23 +9,39 @@ import {
   TenantSuspendedError,
   KeyLimitExceededError,
   UpstreamUnavailableError,
+  type ErrorCode,
   type ValidationError,
 } from '../errors.ts';
 import { builder } from './builder.ts';
 
 // `interface Error { message code }` and one object type per expected
-// failure; mutations list the ones they can return in `errors.types`.
+// failure; each mutation lists the ones it can return in `errors.types`
+// (test/api/error-conventions.test.ts holds the table).
 
-/** The code of an error the schema exposes: its own, or VALIDATION for Pothos's input errors. */
-export function errorCode(error: Error): string {
+/** Every code the gateway returns, in result unions and top-level errors alike: made from src/errors.ts's one list. */
+export const ErrorCodeEnum = builder.enumType('ErrorCode', {
+  description:
+    'Every code the gateway returns: `Error.code` of a result union member, and `extensions.code` of a top-level error (README, "Errors")',
+  values: Object.fromEntries(Object.entries(ERROR_CODES).map(([code, description]) => [code, { description }])) as Record<
+    ErrorCode,
+    { description: string }
+  >,
+});
+
+/**
+ * The code of an error the schema exposes: its own, or VALIDATION for
+ * Pothos's input errors. A code missing from ERROR_CODES fails loudly (the
+ * enum cannot serialise it) rather than passing for another.
+ */
+export function errorCode(error: Error): ErrorCode {
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : 'VALIDATION';
+  return typeof code === 'string' ? (code as ErrorCode) : 'VALIDATION';
 }
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   fields: (t) => ({
     message: t.exposeString('message'),
-    code: t.string({ resolve: errorCode }),
+    code: t.field({ type: ErrorCodeEnum, resolve: errorCode }),
   }),
 });
 
@@ -34,13 +51,15 @@ builder.objectType(PothosValidationError, {
   name: 'ValidationError',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    field: t.string({
+    field: t.stringList({
       nullable: true,
-      description: 'The input field at fault, when known',
+      description:
+        "The path to the value at fault, when known: within the field's arguments, a mutation's `input` left out " +
+        '(["prompt"], ["imageUrls", "0"], ["amount"]); a query\'s own argument first (["after"], ["first"])',
       // A property read, not instanceof: the errors plugin hands resolvers a proxy of the error.
       resolve: (error) => {
-        const field = (error as Partial<ValidationError>).field;
-        return typeof field === 'string' ? field : null;
+        const path = (error as Partial<ValidationError>).fieldPath;
+        return Array.isArray(path) && path.length > 0 ? [...path] : null;
       },
     }),
   }),

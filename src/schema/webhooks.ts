@@ -5,6 +5,7 @@ import { rotateWebhookSecret } from '../events/webhook-secrets.ts';
 import { z } from 'zod';
 import { builder } from './builder.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import { counted } from './connections.ts';
 import { createdConnection } from './cursors.ts';
 import { InputError } from './errors.ts';
 import { TaskRef } from './tasks/types.ts';
@@ -76,25 +77,37 @@ builder.mutationField('redeliverWebhook', (t) =>
   }),
 );
 
+const WebhookDeliveryConnectionRef = builder.connectionObject(
+  { type: WebhookDeliveryRef, name: 'WebhookDeliveryConnection' },
+  { name: 'WebhookDeliveryEdge' },
+);
+
 builder.queryField('webhookDeliveries', (t) =>
-  t.connection({
-    type: WebhookDeliveryRef,
-    description: 'Your webhook deliveries, newest first, optionally for one task',
-    authScopes: { webhooks: true },
-    args: { taskId: t.arg.globalID({ for: TaskRef }) },
-    // An unknown or foreign task id simply has no deliveries.
-    resolve: (_root, args, ctx, info) => {
-      const tenantId = ctx.tenantId();
-      return createdConnection({ list: 'webhookDeliveries', caller: tenantId }, args, (page) =>
-        ctx.db.webhookDelivery.findMany({
-          ...queryFromInfo({ context: ctx, info, typeName: 'WebhookDelivery', path: ['edges', 'node'] }),
-          where: { tenantId, ...(args.taskId ? { taskId: args.taskId.id } : {}), ...page.where },
-          orderBy: page.orderBy,
-          take: page.take,
-        }),
-      );
+  t.connection(
+    {
+      type: WebhookDeliveryRef,
+      description: 'Your webhook deliveries, newest first, optionally for one task',
+      authScopes: { webhooks: true },
+      args: { taskId: t.arg.globalID({ for: TaskRef }) },
+      // An unknown or foreign task id simply has no deliveries.
+      resolve: (_root, args, ctx, info) => {
+        const tenantId = ctx.tenantId();
+        const where = { tenantId, ...(args.taskId ? { taskId: args.taskId.id } : {}) };
+        return counted(
+          createdConnection({ list: 'webhookDeliveries', caller: tenantId }, args, (page) =>
+            ctx.db.webhookDelivery.findMany({
+              ...queryFromInfo({ context: ctx, info, typeName: 'WebhookDelivery', paths: [['edges', 'node'], ['nodes']] }),
+              where: { ...where, ...page.where },
+              orderBy: page.orderBy,
+              take: page.take,
+            }),
+          ),
+          () => ctx.db.webhookDelivery.count({ where }),
+        );
+      },
     },
-  }),
+    WebhookDeliveryConnectionRef,
+  ),
 );
 
 // The events an endpoint may ask for: GraphQL enum values, each the dotted
@@ -147,7 +160,8 @@ builder.mutationField('setWebhookEndpoint', (t) =>
       "Sets your webhook endpoint: task.succeeded, task.failed, balance.low and balance.recovered, as you choose, signed with your " +
       'webhook secret and retried like task callbacks. Replaces the one set before. A balance already low is announced at once.',
     authScopes: { webhooks: true },
-    errors: { types: [InputError, NotFoundError] },
+    // A tenant key sets its own tenant's endpoint: no id to miss, so no NotFoundError.
+    errors: { types: [InputError] },
     args: { input: t.arg({ type: SetWebhookEndpointInput, required: true }) },
     resolve: (_root, { input }, ctx) =>
       setWebhookEndpoint(

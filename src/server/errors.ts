@@ -1,11 +1,13 @@
 // The error policy of the one GraphQL pipeline (server/yoga.ts), the same for
 // HTTP, SSE and WebSocket: every error a client sees carries
-// `extensions.code`; expected failures keep their message; anything else is
-// "Unexpected error." (details outside production only), with no stack or SQL.
+// `extensions.code`, one of src/errors.ts's ERROR_CODES (the `ErrorCode`
+// enum); expected failures keep their message (a VALIDATION error its
+// `extensions.field` path); anything else is "Unexpected error." (details
+// outside production only), with no stack or SQL.
 import { PothosValidationError } from '@pothos/core';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { maskError as yogaMaskError, type Plugin } from 'graphql-yoga';
-import { GatewayError } from '../errors.ts';
+import { GatewayError, type ErrorCode } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 
 /** The domain error or Pothos input error behind `error`, if that is what it is. */
@@ -23,7 +25,7 @@ export function maskError(error: unknown, message: string, isDev?: boolean): Err
   const cause = expected(error);
   if (!cause) return yogaMaskError(error, message, isDev);
   const located = error instanceof GraphQLError ? error : null;
-  const code = cause instanceof GatewayError ? cause.code : 'VALIDATION';
+  const code: ErrorCode = cause instanceof GatewayError ? cause.code : 'VALIDATION';
   const field = cause instanceof PothosValidationError ? cause.extensions['field'] : undefined;
   return new GraphQLError(cause.message, {
     ...(located ? { nodes: located.nodes, source: located.source, positions: located.positions, path: located.path } : {}),
@@ -93,7 +95,7 @@ export function createMasker(options: { production: boolean; logger: Logger }) {
       const request = masked.path === undefined;
       masked = rebuilt(masked, request || !options.production ? masked.message : UNEXPECTED_ERROR, {
         ...masked.extensions,
-        code: request ? 'VALIDATION' : 'INTERNAL_SERVER_ERROR',
+        code: (request ? 'VALIDATION' : 'INTERNAL_SERVER_ERROR') satisfies ErrorCode,
       });
     }
     if (masked.extensions['code'] === 'INTERNAL_SERVER_ERROR') options.logger.error({ err: error }, 'unexpected error');
@@ -106,6 +108,50 @@ export function createMasker(options: { production: boolean; logger: Logger }) {
 }
 
 export type Masker = ReturnType<typeof createMasker>;
+
+/** Yoga's codes for what the gateway names otherwise (http-server.ts answers a body too large before Yoga does). */
+const YOGA_CODES: Record<string, ErrorCode> = { REQUEST_ENTITY_TOO_LARGE: 'PAYLOAD_TOO_LARGE' };
+
+/**
+ * Yoga's own errors of an HTTP request (before any execution, so outside the
+ * masking plugin below), so that every error of every answer carries a code
+ * of ERROR_CODES: the gateway's code for one Yoga names otherwise; for one
+ * Yoga gives none, BAD_REQUEST when it is Yoga's verdict on the request (a
+ * malformed multipart body) and INTERNAL_SERVER_ERROR when it wraps a failure
+ * of ours; and a body of a type no parser takes, which Yoga answers with a
+ * bare 415, gets an error saying what to send.
+ */
+export function useRequestErrorCodes(options: { production: boolean; logger: Logger }): Plugin {
+  return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (requestParser) return;
+      setRequestParser(() => {
+        throw new GraphQLError('Unsupported Content-Type: send application/json, or GET with query parameters', {
+          extensions: { code: 'BAD_REQUEST', http: { status: 415 } },
+        });
+      });
+    },
+    onResultProcess({ result }) {
+      if (Array.isArray(result) || !('errors' in result) || !result.errors) return;
+      for (const error of result.errors) {
+        const extensions = error.extensions as Record<string, unknown> | undefined;
+        if (!extensions) continue;
+        const code = extensions['code'];
+        if (typeof code === 'string' && YOGA_CODES[code]) extensions['code'] = YOGA_CODES[code];
+        if (code !== undefined) continue;
+        const ours = error.originalError !== undefined && !(error.originalError instanceof GraphQLError);
+        extensions['code'] = (ours ? 'INTERNAL_SERVER_ERROR' : 'BAD_REQUEST') satisfies ErrorCode;
+        if (ours) {
+          options.logger.error({ err: error.originalError }, 'unexpected error');
+          // The masking policy's: no details in production.
+          if (options.production) (error as { message: string }).message = UNEXPECTED_ERROR;
+        }
+        const http = extensions['http'] as { status?: number } | undefined;
+        if (!ours && !http?.status) extensions['http'] = { ...http, status: 400 };
+      }
+    },
+  };
+}
 
 /** A result with its errors masked (the same object when it has none). */
 export function maskResult(result: ExecutionResult, mask: Masker): ExecutionResult {

@@ -5,7 +5,7 @@
 // the socket: a query or mutation's one result, or a subscription's events,
 // one at a time, pulling the next once the socket has taken the last (a slow
 // client leaves events in its feed, which bounds them).
-import { getOperationAST, type ExecutionResult, type GraphQLError } from 'graphql';
+import { getOperationAST, GraphQLError, type ExecutionResult } from 'graphql';
 import { MessageType, type FormattedExecutionResult, type Message, type SubscribePayload } from 'graphql-ws';
 import type { Principal } from '../auth/principal.ts';
 import type { Waker } from '../events/feeds.ts';
@@ -78,6 +78,13 @@ export class OperationRunner {
       }
       const operationName = payload.operationName ?? undefined;
       const operation = getOperationAST(document, operationName);
+      if (!operation) {
+        // As Yoga answers it over HTTP and SSE (OPERATION_RESOLUTION_FAILURE), not as a failure of ours.
+        channel.failed(id, [
+          new GraphQLError('Could not determine what operation to execute.', { extensions: { code: 'OPERATION_RESOLUTION_FAILURE' } }),
+        ]);
+        return null;
+      }
       const args = {
         schema,
         document,
@@ -85,7 +92,7 @@ export class OperationRunner {
         variableValues: payload.variables ?? undefined,
         contextValue: await contextFactory(),
       };
-      const result: unknown = operation?.operation === 'subscription' ? await subscribe(args) : await execute(args);
+      const result: unknown = operation.operation === 'subscription' ? await subscribe(args) : await execute(args);
       if (isAsyncIterable(result)) {
         const source = result[Symbol.asyncIterator]();
         return new LiveOperation(channel, id, source, source instanceof EventResults ? source : undefined, this);

@@ -48,7 +48,7 @@ describe('admin API over HTTP', () => {
 
   it('rejects an empty tenant name with VALIDATION', async () => {
     const res = await gw.gql<{ createTenant: ErrorResult }>(CREATE_TENANT, { name: '   ' });
-    expect(res.data!.createTenant).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION', field: 'name' });
+    expect(res.data!.createTenant).toMatchObject({ __typename: 'ValidationError', code: 'VALIDATION', field: ['name'] });
   });
 
   it('tops up idempotently and rejects conflicting and invalid top-ups without writing', async () => {

@@ -742,10 +742,39 @@ export const OPERATIONS: OperationSpec[] = [
   {
     field: 'prices',
     kind: 'query',
-    scope: 'tenant',
-    args: {},
+    // Admins: the default table, or a tenant's; a tenant key: its own (another tenant's id is NOT_FOUND).
+    scope: 'either',
+    args: { tenantId: 'ID' },
     selection: 'model credits',
-    values: (_world, mode) => withExtra(mode, fc.constant({})),
+    values: (world, mode, p) => withExtra(mode, record(mode, { tenantId: nullable(tenantIdArg(world, mode, p)) }, [])),
+  },
+  {
+    field: 'node',
+    kind: 'query',
+    // Admins: any object; a tenant key: its own (anything else is null).
+    scope: 'either',
+    args: { id: 'ID!' },
+    selection: `__typename id ... on Task { ${TASK_SELECTION} admin { upstreamCredits } } ... on Tenant { name }
+      ... on ApiKey { prefix } ... on LedgerEntry { ${LEDGER_ENTRY_SELECTION} } ... on WebhookDelivery { url } ... on AuditEvent { action }`,
+    values: (world, mode, p) => {
+      const caller = tenantOf(world, p.kind);
+      const entries = [...world.A.ledgerEntryIds, ...world.B.ledgerEntryIds];
+      const id = fc.oneof(
+        idArg(world, mode, 'Task', caller),
+        idArg(world, mode, 'Tenant', caller),
+        idArg(world, mode, 'ApiKey', caller),
+        idArg(world, mode, 'WebhookDelivery', caller),
+        ...(entries.length ? [fc.constantFrom(...entries)] : []),
+      );
+      return withExtra(mode, record(mode, { id }, ['id']));
+    },
+    // What upstream charged for a task is the reseller's: null for a tenant key.
+    check: (world, p, value) => {
+      const caller = tenantOf(world, p.kind);
+      if (!caller || value == null) return null;
+      const admin = (value as { admin?: unknown }).admin;
+      return admin == null ? null : `tenant ${caller.label} got the admin-only part of a task: ${JSON.stringify(value)}`;
+    },
   },
   {
     field: 'quote',
@@ -758,10 +787,17 @@ export const OPERATIONS: OperationSpec[] = [
   {
     field: 'ledgerEntries',
     kind: 'query',
-    scope: 'tenant',
-    args: { first: 'Int', last: 'Int', after: 'String', before: 'String' },
+    // An admin names the tenant (VALIDATION without one); a tenant key may name itself.
+    scope: 'either',
+    args: { tenantId: 'ID', first: 'Int', last: 'Int', after: 'String', before: 'String' },
     selection: `edges { cursor node { ${LEDGER_ENTRY_SELECTION} } } ${PAGE_INFO}`,
-    values: (world, mode, p) => withExtra(mode, pageArgs(world, mode, 'ledgerEntries', tenantOf(world, p.kind))),
+    values: (world, mode, p) =>
+      withExtra(
+        mode,
+        fc
+          .tuple(pageArgs(world, mode, 'ledgerEntries', tenantOf(world, p.kind)), record(mode, { tenantId: nullable(tenantIdArg(world, mode, p)) }, []))
+          .map(([page, t]) => ({ ...page, ...t })),
+      ),
   },
   {
     field: 'task',
@@ -806,7 +842,7 @@ export const OPERATIONS: OperationSpec[] = [
     kind: 'query',
     scope: 'admin',
     args: { id: 'ID!' },
-    selection: `${TENANT_SELECTION} tasks(first: 3) { edges { cursor node { ${TASK_SELECTION} upstreamCredits } } ${PAGE_INFO} }`,
+    selection: `${TENANT_SELECTION} tasks(first: 3) { edges { cursor node { ${TASK_SELECTION} admin { upstreamCredits } } } ${PAGE_INFO} }`,
     values: (world, mode) => withExtra(mode, record(mode, { id: idArg(world, mode, 'Tenant', null, { own: tenantIds(world) }) }, ['id'])),
   },
   {
@@ -863,7 +899,7 @@ export const OPERATIONS: OperationSpec[] = [
     kind: 'query',
     scope: 'either',
     args: { input: 'UsageReportInput!' },
-    selection: `day model tasks succeeded failed creditsCharged creditsRefunded upstreamCredits margin
+    selection: `day model tasks succeeded failed creditsCharged creditsRefunded admin { upstreamCredits margin }
       tenant { id name status balance { ${BALANCE_SELECTION} } }`,
     values: (world, mode, p) =>
       input(
@@ -876,8 +912,8 @@ export const OPERATIONS: OperationSpec[] = [
     check: (world, p, value) => {
       const caller = tenantOf(world, p.kind);
       if (!caller || !Array.isArray(value)) return null;
-      for (const row of value as { upstreamCredits?: unknown; margin?: unknown; tenant?: { id?: unknown } }[]) {
-        if (row.upstreamCredits != null || row.margin != null) return `tenant ${caller.label} got upstreamCredits or margin in its usage: ${JSON.stringify(row)}`;
+      for (const row of value as { admin?: unknown; tenant?: { id?: unknown } }[]) {
+        if (row.admin != null) return `tenant ${caller.label} got upstreamCredits or margin in its usage: ${JSON.stringify(row)}`;
         if (row.tenant?.id !== caller.id) return `tenant ${caller.label} got a usage row of another tenant: ${JSON.stringify(row)}`;
       }
       return null;
@@ -1007,6 +1043,30 @@ export const OPERATIONS: OperationSpec[] = [
             ),
           },
           ['model', 'credits'],
+        ),
+      ),
+  },
+  {
+    field: 'removePrice',
+    kind: 'mutation',
+    scope: 'admin',
+    args: { input: 'RemovePriceInput!' },
+    selection: result('MutationRemovePriceSuccess', 'model credits'),
+    // Like setPrice: the price tenant's overrides or the defaults go; A and B keep theirs.
+    values: (world, mode, p) =>
+      input(
+        mode,
+        record(
+          mode,
+          {
+            model: enumArg(mode, MODELS),
+            tenantId: nullable(
+              isRightPrincipal(p.kind, 'admin')
+                ? idArg(world, mode, 'Tenant', null, { own: [world.priceTenantId], foreign: [] })
+                : idArg(world, mode, 'Tenant', null, { own: [world.A.id, world.B.id] }),
+            ),
+          },
+          ['model'],
         ),
       ),
   },
@@ -1199,10 +1259,11 @@ export const SUBSCRIPTIONS: OperationSpec[] = [
   {
     field: 'balanceChanged',
     kind: 'subscription',
-    scope: 'tenant',
-    args: {},
+    // An admin names the tenant (VALIDATION without one); a tenant key may name itself.
+    scope: 'either',
+    args: { tenantId: 'ID' },
     selection: BALANCE_SELECTION,
-    values: (_world, mode) => withExtra(mode, fc.constant({})),
+    values: (world, mode, p) => withExtra(mode, record(mode, { tenantId: nullable(tenantIdArg(world, mode, p)) }, [])),
   },
 ];
 
@@ -1289,13 +1350,13 @@ function sampleDocuments(world: World): string[] {
     `{ task(id: "${world.A.imageTaskId}") { id prompt } }`,
     '{ ledgerEntries(first: 2) { edges { node { id amount } } } }',
     '{ webhookDeliveries(first: 2) { edges { node { id url task { id } } } } }',
-    '{ tenants(first: 2) { edges { node { id name tasks(first: 1) { edges { node { id upstreamCredits } } } } } } }',
+    '{ tenants(first: 2) { edges { node { id name tasks(first: 1) { edges { node { id admin { upstreamCredits } } } } } } } }',
     'mutation { textToImage(input: { prompt: "a cat" }) { __typename ... on Error { code message } } }',
     `mutation { upscale(input: { sourceTaskId: "${world.B.imageTaskId}" }) { __typename ... on Error { code } } }`,
     'mutation { topUpCredits(input: { tenantId: "x", amount: 1, idempotencyKey: "k" }) { __typename } }',
     'subscription { balanceChanged { available held low } }',
     '{ quote(input: { model: TEXT_TO_IMAGE }) { model credits available affordable } }',
-    '{ usageReport(input: { from: "2020-01-01T00:00:00Z", to: "2020-12-31T00:00:00Z" }) { day tenant { id name status } tasks upstreamCredits margin } }',
+    '{ usageReport(input: { from: "2020-01-01T00:00:00Z", to: "2020-12-31T00:00:00Z" }) { day tenant { id name status } tasks admin { upstreamCredits margin } } }',
     '{ auditLog(first: 2) { edges { cursor node { id action actor { kind keyId prefix } tenant { id } details } } } }',
     'mutation { adjustCredits(input: { tenantId: "x", amount: -1, reason: "r", idempotencyKey: "k" }) { __typename ... on Error { code } } }',
     'mutation { rotateApiKey(input: { keyId: "x", gracePeriodSeconds: 0 }) { __typename ... on Error { code } } }',

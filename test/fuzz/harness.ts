@@ -514,6 +514,20 @@ function sentStrings(sent: unknown): string[] {
 
 const UNEXPECTED = 'Unexpected error.';
 const INTERNAL = 'INTERNAL_SERVER_ERROR';
+/**
+ * The codes of result union members (src/schema/errors.ts): one of them on a
+ * top-level error of a mutation's own field means the mutation threw an
+ * error its union does not list (its `errors.types`).
+ */
+const MEMBER_CODES = new Set([
+  'VALIDATION', 'NOT_FOUND', 'IDEMPOTENCY_CONFLICT', 'INSUFFICIENT_CREDITS', 'RATE_LIMITED',
+  'SOURCE_NOT_READY', 'UPSTREAM_UNAVAILABLE', 'KEY_LIMIT_EXCEEDED', 'TENANT_SUSPENDED',
+]);
+
+function isMutation(sent: unknown): boolean {
+  const query = (sent as { query?: unknown } | null)?.query;
+  return typeof query === 'string' && /^\s*mutation\b/.test(query);
+}
 /** What a masked production error must never show. */
 const INTERNALS = /PrismaClient|prisma\.|invalid byte sequence|SQLSTATE|\bat (?:async )?\S+ \(|node_modules|violates .* constraint/i;
 
@@ -524,11 +538,14 @@ export function checkResult(world: World, request: FuzzRequest, answer: { status
   if (!('data' in body) && !('errors' in body)) fail(request, answer, 'the answer has neither data nor errors');
   if (body.errors !== undefined) {
     if (!Array.isArray(body.errors) || body.errors.length === 0) fail(request, answer, '`errors` is not a non-empty list');
-    for (const error of body.errors as { message?: unknown; extensions?: { code?: unknown } }[]) {
+    for (const error of body.errors as { message?: unknown; path?: unknown; extensions?: { code?: unknown } }[]) {
       if (typeof error?.message !== 'string') fail(request, answer, 'an error without a message');
       if (typeof error.extensions?.code !== 'string') fail(request, answer, 'an error without a string extensions.code');
       if (error.extensions.code === INTERNAL || error.message === UNEXPECTED) {
         fail(request, answer, `an unexpected error (${error.extensions.code}: ${error.message})`);
+      }
+      if (isMutation(request.sent) && Array.isArray(error.path) && error.path.length === 1 && MEMBER_CODES.has(error.extensions.code)) {
+        fail(request, answer, `a ${error.extensions.code} error outside the result union of ${String(error.path[0])}`);
       }
     }
   }

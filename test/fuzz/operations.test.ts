@@ -65,6 +65,8 @@ const RUNS: Record<string, { right: number; wrong: number; any: number }> = {
   topUpCredits: { right: 50, wrong: 10, any: 20 },
   adjustCredits: { right: 50, wrong: 10, any: 20 },
   setPrice: { right: 30, wrong: 10, any: 20 },
+  removePrice: { right: 20, wrong: 10, any: 15 },
+  node: { right: 40, wrong: 10, any: 20 },
   setLowBalanceThreshold: { right: 30, wrong: 10, any: 20 },
   rotateWebhookSecret: { right: 20, wrong: 10, any: 15 },
   setWebhookEndpoint: { right: 30, wrong: 10, any: 20 },
@@ -141,6 +143,13 @@ describe('the invariants themselves', () => {
   ])('rejects %s', (_name, make) => {
     expect(() => checkAnswer(world, asB(), make())).toThrow(InvariantViolation);
   });
+  it("rejects a mutation's error outside its result union; accepts a top-level FORBIDDEN", () => {
+    const mutation = { ...asB(), sent: { query: 'mutation { textToImage(input: { prompt: "p" }) { __typename } }' } };
+    const escaped = answer(200, { data: null, errors: [{ message: 'Not found', path: ['textToImage'], extensions: { code: 'NOT_FOUND' } }] });
+    expect(() => checkAnswer(world, mutation, escaped)).toThrow(InvariantViolation);
+    const forbidden = answer(200, { data: null, errors: [{ message: 'Not allowed', path: ['textToImage'], extensions: { code: 'FORBIDDEN' } }] });
+    expect(() => checkAnswer(world, mutation, forbidden)).not.toThrow();
+  });
   it('rejects data for a field the caller may not read', () => {
     expect(() => checkAnswer(world, asB('tenants'), answer(200, { data: { tenants: { edges: [] } } }))).toThrow(InvariantViolation);
   });
@@ -168,10 +177,10 @@ describe('the invariants themselves', () => {
   });
   it("rejects what a field's own rule rejects (usageReport: upstream cost for a tenant)", () => {
     const spec = OPERATIONS.find((o) => o.field === 'usageReport')!;
-    const row = { day: '2030-01-01', tenant: { id: world.B.id }, upstreamCredits: 3, margin: 1 };
+    const row = { day: '2030-01-01', tenant: { id: world.B.id }, admin: { upstreamCredits: 3, margin: 1 } };
     const request = { ...asB('usageReport'), scope: 'either' as const, check: (v: unknown) => spec.check!(world, asB().principal, v) };
     expect(() => checkAnswer(world, request, answer(200, { data: { usageReport: [row] } }))).toThrow(InvariantViolation);
-    expect(() => checkAnswer(world, request, answer(200, { data: { usageReport: [{ ...row, upstreamCredits: null, margin: null }] } }))).not.toThrow();
+    expect(() => checkAnswer(world, request, answer(200, { data: { usageReport: [{ ...row, admin: null }] } }))).not.toThrow();
   });
   it("accepts an error that repeats the caller's own input", () => {
     const sent = { query: 'query($id: ID!) { task(id: $id) { id } }', variables: { id: world.A.imageTaskId } };

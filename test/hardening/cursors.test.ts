@@ -75,7 +75,7 @@ describe('cursors that are not this list\'s', () => {
   });
 
   const refused = (answer: Answer, field: string) => {
-    expect(answer.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field }, message: `${field}: is not a cursor of this list` }]);
+    expect(answer.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field: [field] }, message: `${field}: is not a cursor of this list` }]);
     expect(answer.status === 101 || answer.status < 500).toBe(true);
   };
 
@@ -101,7 +101,7 @@ describe('cursors that are not this list\'s', () => {
       { after: (await tasks(a.key, { first: 1 })).edges[0]!.cursor },
       a.key,
     );
-    expect(deliveries.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field: 'after' } }]);
+    expect(deliveries.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field: ['after'] } }]);
 
     const adminView = await gw.gql<{ tenant: { tasks: Page } }>(
       'query($id: ID!) { tenant(id: $id) { tasks(first: 1) { edges { cursor } } } }',
@@ -110,18 +110,18 @@ describe('cursors that are not this list\'s', () => {
     );
     const adminCursor = adminView.data!.tenant.tasks.edges[0]!.cursor;
     const res = await gw.gql(TASKS, { first: 1, after: adminCursor }, a.key);
-    expect(res.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field: 'after' } }]);
+    expect(res.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field: ['after'] } }]);
     const otherTenant = await gw.gql(
       'query($id: ID!, $after: String) { tenant(id: $id) { tasks(first: 1, after: $after) { edges { cursor } } } }',
       { id: b.id, after: adminCursor },
       ADMIN_TOKEN,
     );
-    expect(otherTenant.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field: 'after' } }]);
+    expect(otherTenant.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field: ['after'] } }]);
   });
 
   it('ledgerEntries cursors are opaque too: a made-up id is VALIDATION', async () => {
     const res = await gw.gql('{ ledgerEntries(first: 1, after: "999999999999999999") { edges { cursor } } }', {}, a.key);
-    expect(res.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field: 'after' } }]);
+    expect(res.errors).toMatchObject([{ extensions: { code: 'VALIDATION', field: ['after'] } }]);
   });
 });
 

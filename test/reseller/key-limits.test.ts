@@ -114,7 +114,7 @@ describe('what shares a limit', () => {
     const t = await gw.createTenant('limit-issuer', 10_000);
     const manager = success(await issue(ADMIN_TOKEN, { tenantId: t.id, creditLimit: PRICE, creditLimitPeriod: 'DAY' }));
     const own = await issue(manager.secret, { tenantId: t.id, creditLimit: 1_000_000, creditLimitPeriod: 'DAY' });
-    expect(own).toMatchObject({ code: 'VALIDATION', field: 'creditLimit' });
+    expect(own).toMatchObject({ code: 'VALIDATION', field: ['creditLimit'] });
     const child = success(await issue(manager.secret, { tenantId: t.id }));
     expect(child.apiKey).toMatchObject({ creditLimit: PRICE, creditLimitPeriod: 'DAY', creditLimitSpent: 0 });
     success(await image(child.secret));
@@ -141,8 +141,8 @@ describe('windows and validation', () => {
 
   it('refuses a limit without its period, a period without a limit, and a limit below 1, creating nothing', async () => {
     const t = await gw.createTenant('limit-validation', 0);
-    expect(await issue(ADMIN_TOKEN, { tenantId: t.id, creditLimit: 10 })).toMatchObject({ code: 'VALIDATION', field: 'creditLimit' });
-    expect(await issue(ADMIN_TOKEN, { tenantId: t.id, creditLimitPeriod: 'DAY' })).toMatchObject({ code: 'VALIDATION', field: 'creditLimit' });
+    expect(await issue(ADMIN_TOKEN, { tenantId: t.id, creditLimit: 10 })).toMatchObject({ code: 'VALIDATION', field: ['creditLimit'] });
+    expect(await issue(ADMIN_TOKEN, { tenantId: t.id, creditLimitPeriod: 'DAY' })).toMatchObject({ code: 'VALIDATION', field: ['creditLimit'] });
     expect(await issue(ADMIN_TOKEN, { tenantId: t.id, creditLimit: 0, creditLimitPeriod: 'DAY' })).toMatchObject({ code: 'VALIDATION' });
     expect(await gw.deps.db.keyCreditLimit.count({ where: { tenantId: rowId(t.id) } })).toBe(0);
     expect(await gw.deps.db.apiKey.count({ where: { tenantId: rowId(t.id) } })).toBe(1);

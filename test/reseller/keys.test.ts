@@ -62,7 +62,7 @@ describe('expiresAt', () => {
 
   it('an expiry in the past is VALIDATION, and so is one past the year 9999 (the fuzz suite found a 500)', async () => {
     const t = await gw.createTenant('past', 0);
-    expect(await issue(ADMIN_TOKEN, { tenantId: t.id, expiresAt: '2020-01-01T00:00:00Z' })).toMatchObject({ code: 'VALIDATION', field: 'expiresAt' });
+    expect(await issue(ADMIN_TOKEN, { tenantId: t.id, expiresAt: '2020-01-01T00:00:00Z' })).toMatchObject({ code: 'VALIDATION', field: ['expiresAt'] });
     expect(await issue(ADMIN_TOKEN, { tenantId: t.id, expiresAt: '+010000-01-01T00:00:00.000Z' })).toMatchObject({ code: 'VALIDATION' });
     expect(success(await issue(ADMIN_TOKEN, { tenantId: t.id, expiresAt: '9999-12-31T23:59:59.999Z' })).apiKey.expiresAt).toBe(
       '9999-12-31T23:59:59.999Z',
@@ -110,7 +110,7 @@ describe('scopes', () => {
     } finally {
       await client.dispose();
     }
-    expect(await issue(ADMIN_TOKEN, { tenantId: t.id, scopes: [] })).toMatchObject({ code: 'VALIDATION', field: 'scopes' });
+    expect(await issue(ADMIN_TOKEN, { tenantId: t.id, scopes: [] })).toMatchObject({ code: 'VALIDATION', field: ['scopes'] });
   });
 });
 
@@ -128,7 +128,7 @@ describe('rotateApiKey', () => {
     expect(await meStatus(rotated.secret)).toBe(200);
 
     // Rotated once: rotate the successor next.
-    expect(await rotate(ADMIN_TOKEN, old.apiKey.id, 0)).toMatchObject({ code: 'VALIDATION', field: 'keyId' });
+    expect(await rotate(ADMIN_TOKEN, old.apiKey.id, 0)).toMatchObject({ code: 'VALIDATION', field: ['keyId'] });
     const again = success(await rotate(ADMIN_TOKEN, rotated.apiKey.id, 0));
     // A grace of 0 ends the old secret at once, on every transport.
     expect(await meStatus(rotated.secret)).toBe(401);
@@ -162,10 +162,10 @@ describe('rotateApiKey', () => {
   it('a revoked key cannot be rotated; bad grace periods are VALIDATION', async () => {
     const t = await gw.createTenant('rotate-bad', 0);
     const key = success(await issue(ADMIN_TOKEN, { tenantId: t.id }));
-    expect(await rotate(ADMIN_TOKEN, key.apiKey.id, -1)).toMatchObject({ code: 'VALIDATION', field: 'gracePeriodSeconds' });
-    expect(await rotate(ADMIN_TOKEN, key.apiKey.id, 31 * 86_400)).toMatchObject({ code: 'VALIDATION', field: 'gracePeriodSeconds' });
+    expect(await rotate(ADMIN_TOKEN, key.apiKey.id, -1)).toMatchObject({ code: 'VALIDATION', field: ['gracePeriodSeconds'] });
+    expect(await rotate(ADMIN_TOKEN, key.apiKey.id, 31 * 86_400)).toMatchObject({ code: 'VALIDATION', field: ['gracePeriodSeconds'] });
     await gw.gql(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, { id: key.apiKey.id });
-    expect(await rotate(ADMIN_TOKEN, key.apiKey.id, 10)).toMatchObject({ code: 'VALIDATION', field: 'keyId' });
+    expect(await rotate(ADMIN_TOKEN, key.apiKey.id, 10)).toMatchObject({ code: 'VALIDATION', field: ['keyId'] });
   });
 
   it('concurrent rotations of one key make one successor', async () => {
@@ -236,8 +236,8 @@ describe('a tenant key with MANAGE_KEYS', () => {
   it('grants no scope it lacks; a key without MANAGE_KEYS manages nothing', async () => {
     const t = await gw.createTenant('no-escalation', 0);
     const limited = success(await issue(ADMIN_TOKEN, { tenantId: t.id, scopes: ['READ', 'MANAGE_KEYS'] }));
-    expect(await issue(limited.secret, { tenantId: t.id })).toMatchObject({ code: 'VALIDATION', field: 'scopes' });
-    expect(await issue(limited.secret, { tenantId: t.id, scopes: ['GENERATE'] })).toMatchObject({ code: 'VALIDATION', field: 'scopes' });
+    expect(await issue(limited.secret, { tenantId: t.id })).toMatchObject({ code: 'VALIDATION', field: ['scopes'] });
+    expect(await issue(limited.secret, { tenantId: t.id, scopes: ['GENERATE'] })).toMatchObject({ code: 'VALIDATION', field: ['scopes'] });
     expect(success(await issue(limited.secret, { tenantId: t.id, scopes: ['READ'] })).apiKey.scopes).toEqual(['READ']);
 
     const readOnly = success(await issue(ADMIN_TOKEN, { tenantId: t.id, scopes: ['READ'] }));

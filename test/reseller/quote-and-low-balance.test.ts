@@ -108,8 +108,8 @@ describe('setLowBalanceThreshold and Balance.low', () => {
     expect(await setThreshold(b.key, { tenantId: a.id, credits: 0 })).toMatchObject({ code: 'NOT_FOUND' });
     const aRow = await gw.gql<{ tenant: { balance: { low: boolean } } }>(`query($id: ID!) { tenant(id: $id) { balance { low } } }`, { id: a.id });
     expect(aRow.data!.tenant.balance.low).toBe(true);
-    expect(await setThreshold(ADMIN_TOKEN, { credits: 5 })).toMatchObject({ code: 'VALIDATION', field: 'tenantId' });
-    expect(await setThreshold(a.key, { credits: -1 })).toMatchObject({ code: 'VALIDATION', field: 'credits' });
+    expect(await setThreshold(ADMIN_TOKEN, { credits: 5 })).toMatchObject({ code: 'VALIDATION', field: ['tenantId'] });
+    expect(await setThreshold(a.key, { credits: -1 })).toMatchObject({ code: 'VALIDATION', field: ['credits'] });
 
     const log = await gw.gql<{ auditLog: { edges: { node: { action: string; actor: { kind: string }; details: unknown } }[] } }>(
       `query($id: ID!) { auditLog(tenantId: $id, first: 10) { edges { node { action actor { kind } details } } } }`,

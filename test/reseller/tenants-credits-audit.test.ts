@@ -137,7 +137,7 @@ describe('suspendTenant and reactivateTenant', () => {
 
   it('bad input and unknown tenants are typed errors; a tenant key may not suspend', async () => {
     const t = await gw.createTenant('guarded', 0);
-    expect(await suspend(t.id, '   ')).toMatchObject({ code: 'VALIDATION', field: 'reason' });
+    expect(await suspend(t.id, '   ')).toMatchObject({ code: 'VALIDATION', field: ['reason'] });
     expect(await suspend(Buffer.from('Tenant:00000000-0000-4000-8000-000000000000').toString('base64'), 'x')).toMatchObject({
       code: 'NOT_FOUND',
     });
@@ -203,11 +203,11 @@ describe('adjustCredits', () => {
 
   it('zero, a missing reason and amounts past the limit are VALIDATION', async () => {
     const t = await gw.createTenant('adjust-bad', 0);
-    expect(await adjustCredits(t.id, 0, 'z')).toMatchObject({ code: 'VALIDATION', field: 'amount' });
-    expect(await adjustCredits(t.id, 5, 'r', ' ')).toMatchObject({ code: 'VALIDATION', field: 'reason' });
-    expect(await adjustCredits(t.id, 2_000_000_001, 'big')).toMatchObject({ code: 'VALIDATION', field: 'amount' });
+    expect(await adjustCredits(t.id, 0, 'z')).toMatchObject({ code: 'VALIDATION', field: ['amount'] });
+    expect(await adjustCredits(t.id, 5, 'r', ' ')).toMatchObject({ code: 'VALIDATION', field: ['reason'] });
+    expect(await adjustCredits(t.id, 2_000_000_001, 'big')).toMatchObject({ code: 'VALIDATION', field: ['amount'] });
     success(await adjustCredits(t.id, 1_999_999_999, 'near'));
-    expect(await adjustCredits(t.id, 2, 'over')).toMatchObject({ code: 'VALIDATION', field: 'amount' });
+    expect(await adjustCredits(t.id, 2, 'over')).toMatchObject({ code: 'VALIDATION', field: ['amount'] });
   });
 });
 

@@ -28,10 +28,14 @@ interface Row {
   margin: number | null;
 }
 
-const ROW = 'day tenant { id name } model tasks succeeded failed creditsCharged creditsRefunded upstreamCredits margin';
+const ROW = 'day tenant { id name } model tasks succeeded failed creditsCharged creditsRefunded admin { upstreamCredits margin }';
 
+/** The report, with each row's admin-only part (null for a tenant key) spread into it. */
 async function report(token: string | undefined, input: Record<string, unknown>) {
-  return gw.gql<{ usageReport: Row[] }>(`query($input: UsageReportInput!) { usageReport(input: $input) { ${ROW} } }`, { input }, token);
+  type Raw = Omit<Row, 'upstreamCredits' | 'margin'> & { admin: { upstreamCredits: number; margin: number } | null };
+  const res = await gw.gql<{ usageReport: Raw[] }>(`query($input: UsageReportInput!) { usageReport(input: $input) { ${ROW} } }`, { input }, token);
+  const rows = res.data?.usageReport.map(({ admin, ...r }): Row => ({ ...r, upstreamCredits: admin?.upstreamCredits ?? null, margin: admin?.margin ?? null }));
+  return { ...res, data: res.data && { usageReport: rows! } };
 }
 
 const DAY = 86_400_000;

@@ -63,8 +63,8 @@ async function deliveriesOf(tenantId: string, eventType?: string) {
 describe('setWebhookEndpoint', () => {
   it('is refused for a bad or private URL, to an admin, and to a key without WEBHOOKS; nothing is stored', async () => {
     const t = await gw.createTenant('endpoint-refusals', 0);
-    expect(await setEndpoint(t.key, { url: 'ftp://example.com/x', events: ['TASK_FAILED'] })).toMatchObject({ code: 'VALIDATION', field: 'url' });
-    expect(await setEndpoint(t.key, { url: 'http://10.1.2.3/hook', events: ['TASK_FAILED'] })).toMatchObject({ code: 'VALIDATION', field: 'url' });
+    expect(await setEndpoint(t.key, { url: 'ftp://example.com/x', events: ['TASK_FAILED'] })).toMatchObject({ code: 'VALIDATION', field: ['url'] });
+    expect(await setEndpoint(t.key, { url: 'http://10.1.2.3/hook', events: ['TASK_FAILED'] })).toMatchObject({ code: 'VALIDATION', field: ['url'] });
     expect(await setEndpoint(ADMIN_TOKEN, { url: urlFor('x'), events: ['TASK_FAILED'] })).toMatchObject({ code: 'FORBIDDEN' });
     const readOnly = await gw.gql<{ issueApiKey: Result<{ secret: string }> }>(
       `mutation($id: ID!) { issueApiKey(input: { tenantId: $id, scopes: [READ] }) { __typename ... on MutationIssueApiKeySuccess { data { secret } } } }`,

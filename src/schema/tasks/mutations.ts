@@ -16,10 +16,10 @@ import { builder } from '../builder.ts';
 import { InputError } from '../errors.ts';
 import { TaskRef } from './types.ts';
 
-const GENERATION_ERRORS = [
-  InputError,
-  NotFoundError,
-  SourceNotReadyError,
+// What every generation can return: its input, the tenant's balance, limits
+// and state (tasks/lifecycle.ts's submit), an idempotency key reused, and
+// upstream's answer (tasks/submit.ts).
+const OUTCOMES = [
   InsufficientCreditsError,
   IdempotencyConflictError,
   RateLimitedError,
@@ -27,6 +27,11 @@ const GENERATION_ERRORS = [
   TenantSuspendedError,
   KeyLimitExceededError,
 ];
+const GENERATION_ERRORS = [InputError, ...OUTCOMES];
+
+// A generation from one of the tenant's tasks can also find no such task, or
+// one that has not succeeded (tasks/submit.ts's resolveSource).
+const FROM_SOURCE_ERRORS = [InputError, NotFoundError, SourceNotReadyError, ...OUTCOMES];
 
 // Each input is parsed by its model's rules (tasks/requests.ts) into one
 // normalised GenerationRequest before the resolver runs; source tasks are
@@ -78,19 +83,19 @@ const UpscaleInput = builder
   .validate(GENERATION_INPUTS.UPSCALE);
 
 const mutations = [
-  ['textToImage', 'TEXT_TO_IMAGE', TextToImageInput, 'Generates an image from a prompt'],
-  ['textToVideo', 'TEXT_TO_VIDEO', TextToVideoInput, 'Generates a video from a prompt'],
-  ['imageToVideo', 'IMAGE_TO_VIDEO', ImageToVideoInput, 'Animates images, or the result of one of your image tasks'],
-  ['upscale', 'UPSCALE', UpscaleInput, 'Upscales the result of one of your tasks'],
+  ['textToImage', 'TEXT_TO_IMAGE', TextToImageInput, GENERATION_ERRORS, 'Generates an image from a prompt'],
+  ['textToVideo', 'TEXT_TO_VIDEO', TextToVideoInput, GENERATION_ERRORS, 'Generates a video from a prompt'],
+  ['imageToVideo', 'IMAGE_TO_VIDEO', ImageToVideoInput, FROM_SOURCE_ERRORS, 'Animates images, or the result of one of your image tasks'],
+  ['upscale', 'UPSCALE', UpscaleInput, FROM_SOURCE_ERRORS, 'Upscales the result of one of your tasks'],
 ] as const;
 
-for (const [name, model, input, description] of mutations) {
+for (const [name, model, input, errors, description] of mutations) {
   builder.mutationField(name, (t) =>
     t.field({
       type: TaskRef,
       description: `${description}. Holds your price at once, charges it when upstream accepts, refunds it if the task fails.`,
       authScopes: { generate: true },
-      errors: { types: GENERATION_ERRORS },
+      errors: { types: errors },
       args: { input: t.arg({ type: input, required: true }) },
       resolve: (_root: unknown, args: { input: GenerationRequest }, ctx: Context) => {
         if (args.input.model !== (model satisfies GenerationModel)) throw new Error(`${name} got a ${args.input.model} request`);
