@@ -33,6 +33,7 @@ export type AuditAction =
   | 'credits.topUp'
   | 'credits.adjust'
   | 'price.set'
+  | 'price.remove'
   | 'balance.setLowThreshold'
   | 'webhookSecret.rotate'
   | 'webhookEndpoint.set';

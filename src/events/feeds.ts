@@ -1,5 +1,6 @@
 import { GraphQLError } from 'graphql';
 import type { Task } from '../generated/prisma/client.ts';
+import type { BalanceChange } from './change-events.ts';
 import { isNewer, isTerminal } from './task-status.ts';
 
 // What subscriptions read from: the hub (live.ts) routes every event to the
@@ -181,6 +182,21 @@ export abstract class Feed<E, T> implements AsyncIterableIterator<T>, Sink<E> {
     });
   }
 
+  /**
+   * A subscription's start: `first`, the state read once this feed was
+   * listening, goes before the values queued meanwhile, of which only those
+   * `keep` accepts stay (given the value before each, as it will be
+   * delivered). Called before the feed is handed to its consumer.
+   */
+  startWith(first: readonly T[], keep: (queued: T, previous: T | undefined) => boolean): this {
+    if (this.finished) return this;
+    const values = [...first];
+    for (const value of this.queue ?? []) if (keep(value, values.at(-1))) values.push(value);
+    this.queue = null;
+    for (const value of values) this.offer(value);
+    return this;
+  }
+
   return(): Promise<IteratorResult<T>> {
     this.queue = null;
     this.failure = null;
@@ -254,3 +270,34 @@ export class EveryEventFeed<E> extends Feed<E, E> {
   }
 }
 
+
+/**
+ * `tasksUpdated`'s start: the tenant's tasks in flight as read (oldest
+ * first), then what the feed queued while they were read, less what the read
+ * shows already: an event of a task read is kept only if its status is newer,
+ * or the same with a later updatedAt. Events of tasks not read (ended
+ * before, or created since) are kept.
+ */
+export function startTenantTasks(feed: EveryEventFeed<Task>, inFlight: readonly Task[]): EveryEventFeed<Task> {
+  const read = new Map(inFlight.map((task) => [task.id, task]));
+  return feed.startWith(inFlight, (event) => {
+    const row = read.get(event.id);
+    if (!row) return true;
+    if (event.status !== row.status) return isNewer(event.status, row.status);
+    return event.updatedAt.getTime() > row.updatedAt.getTime();
+  });
+}
+
+/**
+ * `balanceChanged`'s start: the balance as read, then what the feed queued
+ * meanwhile, less repeats of the balance just before. Balance events carry no
+ * version, so a queued event the read already shows cannot always be told
+ * apart: one that committed just before the read may follow it (a stale
+ * balance, then the latest again). Never a gap: the last event is always the
+ * balance as last committed.
+ */
+export function startBalance(feed: EveryEventFeed<BalanceChange>, current: BalanceChange): EveryEventFeed<BalanceChange> {
+  return feed.startWith([current], (event, previous) =>
+    !previous || event.available !== previous.available || event.held !== previous.held || event.low !== previous.low,
+  );
+}

@@ -54,11 +54,13 @@ export class LiveHub {
     return new TaskFeed(this.tasks, taskId, tenantId, keyId, this.deps.isRevoked, (task) => this.remember(task));
   }
 
-  followTenantTasks(tenantId: string, keyId: string | null): AsyncIterableIterator<Task> {
+  /** Every change to a tenant's tasks; startWith() puts the tasks as read first. */
+  followTenantTasks(tenantId: string, keyId: string | null): EveryEventFeed<Task> {
     return new EveryEventFeed<Task>(this.tenantTasks, tenantId, keyId, this.deps.isRevoked);
   }
 
-  followBalance(tenantId: string, keyId: string | null): AsyncIterableIterator<BalanceChange> {
+  /** Every change to a tenant's balance; startWith() puts the balance as read first. */
+  followBalance(tenantId: string, keyId: string | null): EveryEventFeed<BalanceChange> {
     return new EveryEventFeed<BalanceChange>(this.balances, tenantId, keyId, this.deps.isRevoked);
   }
 

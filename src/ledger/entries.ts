@@ -63,13 +63,28 @@ export async function listTenantEntries(
   page: { take: number; beforeId?: bigint },
 ): Promise<LedgerEntryView[]> {
   const rows = await db.entry.findMany({
-    where: {
-      account: { tenantId },
-      ...(page.beforeId === undefined ? {} : { id: { lt: page.beforeId } }),
-    },
+    // Without beforeId, `lt: undefined` is no condition (Prisma drops undefined): the first page.
+    where: { account: { tenantId }, id: { lt: page.beforeId } },
     orderBy: { id: 'desc' },
     take: page.take,
     select: entrySelect,
   });
   return rows.map(toView);
+}
+
+/** How many entries the tenant's statement holds (`ledgerEntries.totalCount`). */
+export function countTenantEntries(db: Db | Tx, tenantId: string): Promise<number> {
+  return db.entry.count({ where: { account: { tenantId } } });
+}
+
+/**
+ * One statement line by entry id: of `tenantId`'s account, or with null of
+ * any tenant's account (never a system account's); null when there is none.
+ */
+export async function findTenantEntry(db: Db | Tx, entryId: bigint, tenantId: string | null): Promise<LedgerEntryView | null> {
+  const row = await db.entry.findFirst({
+    where: { id: entryId, account: tenantId === null ? { tenantId: { not: null } } : { tenantId } },
+    select: entrySelect,
+  });
+  return row ? toView(row) : null;
 }

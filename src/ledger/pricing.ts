@@ -23,6 +23,12 @@ export interface PriceView {
 export function priceSql(tenantId: string, model: GenerationModel): Sql {
   return sql`COALESCE(
     (SELECT credits FROM price WHERE model = ${model}::"GenerationModel" AND scope = ${tenantId}),
+    ${defaultPriceSql(model)})`;
+}
+
+/** The price of `model` for a tenant without an override, as an SQL expression. */
+function defaultPriceSql(model: GenerationModel): Sql {
+  return sql`COALESCE(
     (SELECT credits FROM price WHERE model = ${model}::"GenerationModel" AND scope = ${DEFAULT_PRICE_SCOPE}),
     ${CATALOG[model].defaultPrice}::int)`;
 }
@@ -34,10 +40,25 @@ export function priceStep(tenantId: string, model: GenerationModel, name = 'pric
 
 /** The tenant's price for every model, in catalogue order. */
 export async function effectivePrices(db: Db, tenantId: string): Promise<PriceView[]> {
-  const rows = GENERATION_MODELS.map((model, i) => sql`(${i}::int, ${model}::text, ${priceSql(tenantId, model)})`);
+  return pricesOf(db, (model) => priceSql(tenantId, model));
+}
+
+/** The price table of tenants without an override: the default price, else the catalogue's, per model in catalogue order. */
+export async function defaultPrices(db: Db): Promise<PriceView[]> {
+  return pricesOf(db, defaultPriceSql);
+}
+
+async function pricesOf(db: Db, price: (model: GenerationModel) => Sql): Promise<PriceView[]> {
+  const rows = GENERATION_MODELS.map((model, i) => sql`(${i}::int, ${model}::text, ${price(model)})`);
   return db.$queryRaw<PriceView[]>(
     sql`SELECT model, credits FROM (VALUES ${join(rows, ', ')}) AS p(n, model, credits) ORDER BY n`,
   );
+}
+
+/** The tenant's own overrides (none: it pays the default prices), in catalogue order. */
+export async function priceOverrides(db: Db, tenantId: string): Promise<PriceView[]> {
+  const rows = await db.price.findMany({ where: { scope: tenantId }, select: { model: true, credits: true } });
+  return rows.sort((a, b) => GENERATION_MODELS.indexOf(a.model) - GENERATION_MODELS.indexOf(b.model));
 }
 
 /** Sets the default price (no tenant) or a tenant's override; with an actor, audited in the same transaction. */
@@ -63,6 +84,34 @@ export async function setPrice(
       await recordAudit(tx, { actor, action: 'price.set', tenantId, details: { model: input.model, credits: input.credits, scope: tenantId ? 'tenant' : 'default' } });
     }
     return price;
+  });
+}
+
+/**
+ * Removes a tenant's override, or without a tenant the default price (back to
+ * the catalogue's); audited in the same transaction. Returns the price that
+ * applies from now on. NotFoundError for an unknown tenant or no such price.
+ */
+export async function removePrice(
+  db: Db,
+  input: { model: GenerationModel; tenantId?: string | null },
+  actor: AuditActor,
+): Promise<PriceView> {
+  const tenantId = input.tenantId ?? null;
+  return db.$transaction(async (tx) => {
+    if (tenantId) {
+      const tenant = await tx.tenant.findUnique({ where: { id: tenantId }, select: { id: true } });
+      if (!tenant) throw new NotFoundError('Tenant not found');
+    }
+    const removed = await tx.price.deleteMany({ where: { model: input.model, scope: tenantId ?? DEFAULT_PRICE_SCOPE } });
+    if (removed.count === 0) {
+      throw new NotFoundError(tenantId ? `This tenant has no price of its own for ${input.model}` : `No default price is set for ${input.model}`);
+    }
+    await recordAudit(tx, { actor, action: 'price.remove', tenantId, details: { model: input.model, scope: tenantId ? 'tenant' : 'default' } });
+    const now = await tx.$queryRaw<{ credits: number }[]>(
+      sql`SELECT ${tenantId ? priceSql(tenantId, input.model) : defaultPriceSql(input.model)} AS credits`,
+    );
+    return { model: input.model, credits: now[0]!.credits };
   });
 }
 

@@ -3,6 +3,7 @@ import { GraphQLError } from 'graphql';
 import { listAuditEvents } from '../audit/log.ts';
 import type { AuditEvent } from '../generated/prisma/client.ts';
 import { builder } from './builder.ts';
+import { counted } from './connections.ts';
 import { createdConnection } from './cursors.ts';
 import { TenantRef } from './tenants/types.ts';
 
@@ -49,17 +50,25 @@ const AuditEventRef = builder.prismaNode('AuditEvent', {
   }),
 });
 
+const AuditEventConnectionRef = builder.connectionObject({ type: AuditEventRef, name: 'AuditEventConnection' }, { name: 'AuditEventEdge' });
+
 builder.queryField('auditLog', (t) =>
-  t.connection({
-    type: AuditEventRef,
-    description: 'Every admin write and every key or secret change, newest first; one tenant’s with tenantId',
-    authScopes: { admin: true },
-    args: { tenantId: t.arg.globalID({ for: TenantRef }) },
-    resolve: (_root, args, ctx) => {
-      const tenantId = args.tenantId?.id ?? null;
-      return createdConnection({ list: 'auditLog', caller: `admin:${tenantId ?? '*'}` }, args, (page) =>
-        listAuditEvents(ctx.db, { tenantId, ...page }),
-      );
+  t.connection(
+    {
+      type: AuditEventRef,
+      description: 'Every admin write and every key or secret change, newest first; one tenant’s with tenantId',
+      authScopes: { admin: true },
+      args: { tenantId: t.arg.globalID({ for: TenantRef }) },
+      resolve: (_root, args, ctx) => {
+        const tenantId = args.tenantId?.id ?? null;
+        return counted(
+          createdConnection({ list: 'auditLog', caller: `admin:${tenantId ?? '*'}` }, args, (page) =>
+            listAuditEvents(ctx.db, { tenantId, ...page }),
+          ),
+          () => ctx.db.auditEvent.count({ where: tenantId ? { tenantId } : {} }),
+        );
+      },
     },
-  }),
+    AuditEventConnectionRef,
+  ),
 );

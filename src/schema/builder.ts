@@ -1,7 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
-import RelayPlugin, { decodeGlobalID } from '@pothos/plugin-relay';
+import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { GraphQLError } from 'graphql';
@@ -9,7 +9,7 @@ import { ValidationError } from '../errors.ts';
 import type { ApiKeyScope } from '../generated/prisma/enums.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
-import { isRowId } from './ids.ts';
+import { decodeNodeId } from './ids.ts';
 import AuthorizeFirstPlugin from './authorize-first.ts';
 import StorableTextPlugin from './storable-text.ts';
 import type { Context } from '../server/context.ts';
@@ -38,6 +38,9 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string | bigint };
     JSON: { Input: never; Output: unknown };
   };
+  // What every connection resolver returns besides edges and pageInfo: its
+  // list's size, counted only when a client asks for totalCount.
+  Connection: { totalCount: () => Promise<number> };
   DefaultFieldNullability: false;
 }>({
   defaultFieldNullability: false,
@@ -79,10 +82,11 @@ export const builder = new SchemaBuilder<{
     validationError: (result) => {
       const issue = result.issues[0];
       const path = (issue?.path ?? []).map((part) => String(typeof part === 'object' ? part.key : part));
-      // The path starts with the argument (`input`); the field inside it is what a client fixes.
-      const field = (path[0] === 'input' ? path.slice(1) : path).join('.') || undefined;
-      const message = issue ? (field ? `${field}: ${issue.message}` : issue.message) : 'Invalid input';
-      return new ValidationError(message, field);
+      // The path starts with the argument (`input`); the field inside it is what a client fixes
+      // (ValidationError.field, src/errors.ts).
+      const field = path[0] === 'input' ? path.slice(1) : path;
+      const message = issue ? (field.length > 0 ? `${field.join('.')}: ${issue.message}` : issue.message) : 'Invalid input';
+      return new ValidationError(message, field.length > 0 ? field : undefined);
     },
   },
   prisma: {
@@ -94,18 +98,25 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    // node(id)/nodes(ids) would resolve any type by id, bypassing tenant
-    // scoping; every type has its own scoped query instead.
+    // The plugin's node(id)/nodes(ids) would load any type by id, bypassing
+    // tenant scoping: `node` is our own, scoped (node.ts); `nodes` is left out.
     nodeQueryOptions: false,
     nodesQueryOptions: false,
-    // Every node's id is a uuid: anything else is invalid input, never a 500.
-    decodeGlobalID: (globalID) => {
-      const decoded = decodeGlobalID(globalID);
-      if (!isRowId(decoded.id)) throw new ValidationError(`Invalid global ID: ${globalID.slice(0, 100)}`);
-      return decoded;
-    },
+    // `nodes` beside `edges`, for clients that need no cursor per item.
+    nodesOnConnection: true,
+    // A node's id is a uuid (a LedgerEntry's an integer): anything else is invalid input, never a 500.
+    decodeGlobalID: decodeNodeId,
   },
 });
+
+// Every connection's size, with the same filter and caller as its pages:
+// one COUNT query, run only when a client selects the field.
+builder.globalConnectionField('totalCount', (t) =>
+  t.int({
+    description: 'How many items the whole list holds, over all its pages',
+    resolve: (connection) => connection.totalCount(),
+  }),
+);
 
 builder.queryType({});
 builder.mutationType({});

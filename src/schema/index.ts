@@ -14,5 +14,7 @@ import './audit.ts';
 import './usage.ts';
 import './upstream.ts';
 import './reconciliation.ts';
+import './prices.ts';
+import './node.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -1,14 +1,19 @@
 import { GraphQLError } from 'graphql';
+import type { BalanceChange } from '../events/change-events.ts';
+import { startBalance, startTenantTasks } from '../events/feeds.ts';
+import { isLow } from '../ledger/accounts.ts';
 import type { Context } from '../server/context.ts';
 import { builder } from './builder.ts';
-import { BalanceRef } from './tenants/types.ts';
+import { tenantOfCaller } from './tenants/access.ts';
+import { BalanceRef, TenantRef } from './tenants/types.ts';
 import { TaskRef } from './tasks/types.ts';
 
-// Live status. Subscriptions read from feeds (events/live.ts) that start
-// listening before anything is read, so nothing that happens in between is
-// missed. The `tenant` scope is checked when a subscription starts (Pothos
-// authorizeOnSubscribe), over WebSocket and SSE alike; a revoked key's feeds
-// end at their next event (and its sockets close at once).
+// Live status. Each subscription starts with the current state, then every
+// change: it reads from a feed (events/live.ts) that starts listening before
+// the state is read, so nothing that happens in between is missed (feeds.ts
+// drops what the read shows already). Scopes are checked when a subscription
+// starts (Pothos authorizeOnSubscribe), over WebSocket and SSE alike; a
+// revoked key's feeds end at their next event (and its sockets close at once).
 
 builder.subscriptionType({});
 
@@ -42,12 +47,31 @@ builder.subscriptionField('taskUpdated', (t) =>
   }),
 );
 
+/** Tasks in flight a `tasksUpdated` starts with, at most: well under a feed's bound on unread events. */
+export const TASKS_AT_START = 500;
+
 builder.subscriptionField('tasksUpdated', (t) =>
   t.field({
     type: TaskRef,
-    description: 'Every change to any of your tasks',
+    description:
+      `Your tasks not yet ended (SUBMITTING, IN_PROGRESS; the newest ${TASKS_AT_START}), as they are now, oldest first; ` +
+      'then every change to any of your tasks',
     authScopes: { read: true },
-    subscribe: (_root, _args, ctx) => ctx.live.followTenantTasks(ctx.tenantId(), keyIdOf(ctx)),
+    subscribe: async (_root, _args, ctx) => {
+      const tenantId = ctx.tenantId();
+      const feed = ctx.live.followTenantTasks(tenantId, keyIdOf(ctx));
+      try {
+        const inFlight = await ctx.db.task.findMany({
+          where: { tenantId, status: { in: ['SUBMITTING', 'IN_PROGRESS'] } },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          take: TASKS_AT_START,
+        });
+        return startTenantTasks(feed, inFlight.reverse());
+      } catch (error) {
+        await feed.return();
+        throw error;
+      }
+    },
     resolve: (task) => task,
   }),
 );
@@ -55,9 +79,30 @@ builder.subscriptionField('tasksUpdated', (t) =>
 builder.subscriptionField('balanceChanged', (t) =>
   t.field({
     type: BalanceRef,
-    description: 'Your balance after every change to it (top-ups, holds, charges, refunds), as that change committed it',
-    authScopes: { read: true },
-    subscribe: (_root, _args, ctx) => ctx.live.followBalance(ctx.tenantId(), keyIdOf(ctx)),
+    description:
+      'Your balance now, then after every change to it (top-ups, holds, charges, refunds), as that change committed it; ' +
+      'an admin names the tenant (tenantId)',
+    // Admins follow a tenant's balance too (the console's tenant page).
+    authScopes: { read: true, admin: true },
+    args: {
+      tenantId: t.arg.globalID({ for: TenantRef, description: "Required for admins; a tenant key may omit it or give its own tenant's id" }),
+    },
+    subscribe: async (_root, args, ctx) => {
+      const tenantId = tenantOfCaller(ctx, args.tenantId?.id);
+      const feed = ctx.live.followBalance(tenantId, keyIdOf(ctx));
+      try {
+        const account = await ctx.db.account.findUnique({
+          where: { tenantId },
+          select: { available: true, held: true, lowBalanceThreshold: true },
+        });
+        if (!account) throw new GraphQLError('Tenant not found', { extensions: { code: 'NOT_FOUND' } });
+        const current: BalanceChange = { type: 'balance', tenantId, available: account.available, held: account.held, low: isLow(account) };
+        return startBalance(feed, current);
+      } catch (error) {
+        await feed.return();
+        throw error;
+      }
+    },
     resolve: (change) => ({ available: change.available, held: change.held, low: change.low }),
   }),
 );

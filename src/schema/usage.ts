@@ -8,9 +8,18 @@ import { TenantRef } from './tenants/types.ts';
 
 // usageReport: tasks and money by day, tenant and model (tasks/usage.ts).
 // A tenant reads its own; what upstream cost and the margin are the
-// reseller's business, so they are null unless an admin asks.
+// reseller's business, on a type of their own (`admin`), null for tenants,
+// so one fragment serves both.
 
 type Row = UsageRow & { tenant: Tenant; admin: boolean };
+
+const UsageRowAdminViewRef = builder.objectRef<UsageRow>('UsageRowAdminView').implement({
+  description: "The reseller's side of a usage row (admins only: UsageRow.admin)",
+  fields: (t) => ({
+    upstreamCredits: t.exposeInt('upstreamCredits', { description: 'What upstream kept (its charges less its refunds)' }),
+    margin: t.exposeInt('margin', { description: 'creditsCharged − creditsRefunded − upstreamCredits' }),
+  }),
+});
 
 const UsageRowRef = builder.objectRef<Row>('UsageRow').implement({
   description: "One day (UTC) × tenant × model: the tasks created that day and their money, later refunds included",
@@ -23,14 +32,21 @@ const UsageRowRef = builder.objectRef<Row>('UsageRow').implement({
     failed: t.exposeInt('failed'),
     creditsCharged: t.exposeInt('creditsCharged'),
     creditsRefunded: t.exposeInt('creditsRefunded'),
+    admin: t.field({
+      type: UsageRowAdminViewRef,
+      nullable: true,
+      description: "What upstream kept and the margin; null for a tenant key",
+      resolve: (row) => (row.admin ? row : null),
+    }),
+    // Kept for the clients that read them here (null for tenants, never an error): the same numbers as `admin`.
     upstreamCredits: t.int({
       nullable: true,
-      description: 'What upstream kept (its charges less its refunds). Admins only: null for a tenant',
+      deprecationReason: 'Use admin { upstreamCredits }',
       resolve: (row) => (row.admin ? row.upstreamCredits : null),
     }),
     margin: t.int({
       nullable: true,
-      description: 'creditsCharged − creditsRefunded − upstreamCredits. Admins only: null for a tenant',
+      deprecationReason: 'Use admin { margin }',
       resolve: (row) => (row.admin ? row.margin : null),
     }),
   }),

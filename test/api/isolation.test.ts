@@ -48,9 +48,14 @@ describe('tenant isolation', () => {
     expect(revokeA.data!.revokeApiKey).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
     expect((await gw.gql(`{ me { id } }`, {}, a.key)).status).toBe(200);
 
-    // There is no generic node(id) field to fetch A by its global id.
-    const node = await gw.gql(`query($id: ID!) { node(id: $id) { id } }`, { id: a.id }, b.key);
-    expect(node.errors![0]!.message).toMatch(/Cannot query field "node"/);
+    // node(id) is scoped: A's tenant, key and entries by their global ids are null to B, as unknown ids are.
+    const entryA = (await gw.gql<{ ledgerEntries: { nodes: { id: string }[] } }>(`{ ledgerEntries(first: 1) { nodes { id } } }`, {}, a.key)).data!
+      .ledgerEntries.nodes[0]!.id;
+    for (const id of [a.id, a.keyId, entryA]) {
+      const node = await gw.gql(`query($id: ID!) { node(id: $id) { id ... on Tenant { name } } }`, { id }, b.key);
+      expect(node).toMatchObject({ data: { node: null } });
+      expect(node.errors).toBeUndefined();
+    }
 
     // A is untouched.
     const meA = await gw.gql<{ me: { balance: { available: number } } }>(`{ me { balance { available } } }`, {}, a.key);

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { IdempotencyConflictError, InsufficientCreditsError, NotFoundError } from '../../errors.ts';
 import { adjust, topUp } from '../../ledger/credits.ts';
-import { listTenantEntries } from '../../ledger/entries.ts';
+import { countTenantEntries, listTenantEntries } from '../../ledger/entries.ts';
 import {
   adjustmentAmount,
   adjustmentReason,
@@ -11,22 +11,32 @@ import {
   lowBalanceThreshold,
   priceCredits,
 } from '../../ledger/inputs.ts';
-import { effectivePrices, priceOf, setPrice } from '../../ledger/pricing.ts';
+import { defaultPrices, effectivePrices, priceOf, setPrice } from '../../ledger/pricing.ts';
 import { isLow, setLowBalanceThreshold } from '../../ledger/accounts.ts';
 import { builder } from '../builder.ts';
+import { counted } from '../connections.ts';
 import { idConnection } from '../cursors.ts';
 import { InputError } from '../errors.ts';
 import { tenantOfCaller } from '../tenants/access.ts';
 import { BalanceRef, TenantRef } from '../tenants/types.ts';
 import type { GenerationModel } from '../../catalog.ts';
-import { GenerationModelEnum, LedgerEntryRef, PriceRef } from './types.ts';
+import { GenerationModelEnum, LedgerEntryConnectionRef, LedgerEntryRef, PriceRef } from './types.ts';
 
 builder.queryField('prices', (t) =>
   t.field({
     type: [PriceRef],
-    description: "This tenant's effective price per model, in credits",
-    authScopes: { read: true },
-    resolve: (_root, _args, ctx) => effectivePrices(ctx.db, ctx.tenantId()),
+    description:
+      "A tenant's effective price per model, in credits: a tenant key's own (tenantId omitted or its own). " +
+      "Admins: the tenant's, or without tenantId the default price table (Tenant.priceOverrides lists a tenant's own prices)",
+    authScopes: { read: true, admin: true },
+    args: { tenantId: t.arg.globalID({ for: TenantRef }) },
+    resolve: (_root, args, ctx) => {
+      const tenantId = args.tenantId?.id ?? null;
+      if (ctx.principal?.kind === 'admin') return tenantId ? effectivePrices(ctx.db, tenantId) : defaultPrices(ctx.db);
+      // Another tenant's id reads as unknown, as everywhere (tenants/access.ts).
+      if (tenantId && tenantId !== ctx.tenantId()) throw new NotFoundError('Tenant not found');
+      return effectivePrices(ctx.db, ctx.tenantId());
+    },
   }),
 );
 
@@ -37,19 +47,29 @@ const forwardOnly = z.looseObject({
 });
 
 builder.queryField('ledgerEntries', (t) =>
-  t.connection({
-    type: LedgerEntryRef,
-    description: "This tenant's ledger entries, newest first",
-    authScopes: { read: true },
-    validate: forwardOnly,
-    resolve: (_root, args, ctx) => {
-      const tenantId = ctx.tenantId();
-      // Newest first, so "after" a cursor means older: smaller ids.
-      return idConnection({ list: 'ledgerEntries', caller: tenantId }, args, ({ beforeId, take }) =>
-        listTenantEntries(ctx.db, tenantId, { take, beforeId }),
-      );
+  t.connection(
+    {
+      type: LedgerEntryRef,
+      description: "This tenant's ledger entries, newest first; an admin names the tenant (tenantId)",
+      // Admins read a tenant's statement too (the console's tenant page).
+      authScopes: { read: true, admin: true },
+      args: {
+        tenantId: t.arg.globalID({ for: TenantRef, description: "Required for admins; a tenant key may omit it or give its own tenant's id" }),
+      },
+      validate: forwardOnly,
+      resolve: (_root, args, ctx) => {
+        const tenantId = tenantOfCaller(ctx, args.tenantId?.id);
+        // Newest first, so "after" a cursor means older: smaller ids.
+        return counted(
+          idConnection({ list: 'ledgerEntries', caller: tenantId }, args, ({ beforeId, take }) =>
+            listTenantEntries(ctx.db, tenantId, { take, beforeId }),
+          ),
+          () => countTenantEntries(ctx.db, tenantId),
+        );
+      },
     },
-  }),
+    LedgerEntryConnectionRef,
+  ),
 );
 
 const TopUpCreditsInput = builder.inputType('TopUpCreditsInput', {

@@ -1,4 +1,3 @@
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import { GENERATION_MODELS } from '../../catalog.ts';
 import type { LedgerEntryView } from '../../ledger/entries.ts';
 import type { PriceView } from '../../ledger/pricing.ts';
@@ -12,10 +11,12 @@ export const GenerationModelEnum = builder.enumType('GenerationModel', {
   values: GENERATION_MODELS,
 });
 
-export const LedgerEntryRef = builder.objectRef<LedgerEntryView>('LedgerEntry').implement({
+// A Node like every other object with an id: its global id wraps the entry's
+// integer id (the same id clients have always seen), so node(id:) finds it.
+export const LedgerEntryRef = builder.node(builder.objectRef<LedgerEntryView>('LedgerEntry'), {
   description: "One line of a tenant's statement",
+  id: { resolve: (entry) => String(entry.id) },
   fields: (t) => ({
-    id: t.id({ resolve: (entry) => encodeGlobalID('LedgerEntry', String(entry.id)) }),
     kind: t.field({ type: TransferKindEnum, resolve: (entry) => entry.kind }),
     amount: t.exposeInt('amount', { description: 'Signed: positive when credits came in' }),
     balanceAfter: t.exposeInt('balanceAfter', { description: 'Posted balance (available + held) after this entry' }),
@@ -23,6 +24,12 @@ export const LedgerEntryRef = builder.objectRef<LedgerEntryView>('LedgerEntry').
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
+
+/** The one connection type of every list of ledger entries. */
+export const LedgerEntryConnectionRef = builder.connectionObject(
+  { type: LedgerEntryRef, name: 'LedgerEntryConnection' },
+  { name: 'LedgerEntryEdge' },
+);
 
 export const PriceRef = builder.objectRef<PriceView>('Price').implement({
   fields: (t) => ({

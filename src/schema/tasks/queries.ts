@@ -1,8 +1,9 @@
 import { builder } from '../builder.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import { counted } from '../connections.ts';
 import { createdConnection } from '../cursors.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
-import { TaskRef, TaskStatusEnum } from './types.ts';
+import { TASK_PATHS, TaskConnectionRef, TaskRef, TaskStatusEnum } from './types.ts';
 
 builder.queryField('task', (t) =>
   t.prismaField({
@@ -16,29 +17,35 @@ builder.queryField('task', (t) =>
 );
 
 builder.queryField('tasks', (t) =>
-  t.connection({
-    type: TaskRef,
-    description: "The caller's tasks, newest first",
-    authScopes: { read: true },
-    args: {
-      status: t.arg({ type: TaskStatusEnum }),
-      model: t.arg({ type: GenerationModelEnum }),
+  t.connection(
+    {
+      type: TaskRef,
+      description: "The caller's tasks, newest first",
+      authScopes: { read: true },
+      args: {
+        status: t.arg({ type: TaskStatusEnum }),
+        model: t.arg({ type: GenerationModelEnum }),
+      },
+      resolve: (_root, args, ctx, info) => {
+        const tenantId = ctx.tenantId();
+        const where = {
+          tenantId,
+          ...(args.status ? { status: args.status } : {}),
+          ...(args.model ? { model: args.model } : {}),
+        };
+        return counted(
+          createdConnection({ list: 'tasks', caller: tenantId }, args, (page) =>
+            ctx.db.task.findMany({
+              ...queryFromInfo({ context: ctx, info, typeName: 'Task', paths: TASK_PATHS }),
+              where: { ...where, ...page.where },
+              orderBy: page.orderBy,
+              take: page.take,
+            }),
+          ),
+          () => ctx.db.task.count({ where }),
+        );
+      },
     },
-    resolve: (_root, args, ctx, info) => {
-      const tenantId = ctx.tenantId();
-      return createdConnection({ list: 'tasks', caller: tenantId }, args, (page) =>
-        ctx.db.task.findMany({
-          ...queryFromInfo({ context: ctx, info, typeName: 'Task', path: ['edges', 'node'] }),
-          where: {
-            tenantId,
-            ...(args.status ? { status: args.status } : {}),
-            ...(args.model ? { model: args.model } : {}),
-            ...page.where,
-          },
-          orderBy: page.orderBy,
-          take: page.take,
-        }),
-      );
-    },
-  }),
+    TaskConnectionRef,
+  ),
 );

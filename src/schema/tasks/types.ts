@@ -1,5 +1,7 @@
 import { builder } from '../builder.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import type { Task } from '../../generated/prisma/client.ts';
+import { counted } from '../connections.ts';
 import { createdConnection } from '../cursors.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
 
@@ -10,6 +12,17 @@ export const TaskStatusEnum = builder.enumType('TaskStatus', {
     SUCCESS: { description: 'Done: resultUrls are ready' },
     FAILED: { description: 'Ended without a result; see errorMessage and refunded' },
   } as const,
+});
+
+const TaskAdminViewRef = builder.objectRef<Task>('TaskAdminView').implement({
+  description: "The reseller's side of a task (admins only: Task.admin)",
+  fields: (t) => ({
+    upstreamCredits: t.int({
+      nullable: true,
+      description: 'What upstream charged for it: margin = creditsCharged - upstreamCredits',
+      resolve: (task) => task.upstreamCredits,
+    }),
+  }),
 });
 
 export const TaskRef = builder.prismaNode('Task', {
@@ -24,10 +37,13 @@ export const TaskRef = builder.prismaNode('Task', {
     creditsCharged: t.exposeInt('creditsCharged', {
       description: 'What the tenant paid (its price); 0 when upstream never accepted the task',
     }),
-    upstreamCredits: t.exposeInt('upstreamCredits', {
+    // The reseller's side of a task is on a type of its own, null for tenant
+    // keys: a fragment shared by admin and tenant screens never fails.
+    admin: t.field({
+      type: TaskAdminViewRef,
       nullable: true,
-      description: 'What upstream charged for it (admins only): margin = creditsCharged - upstreamCredits',
-      authScopes: { admin: true },
+      description: "What only admins see of this task; null for a tenant key",
+      resolve: (task, _args, ctx) => (ctx.principal?.kind === 'admin' ? task : null),
     }),
     refunded: t.exposeBoolean('refunded'),
     errorMessage: t.exposeString('errorMessage', { nullable: true }),
@@ -38,18 +54,32 @@ export const TaskRef = builder.prismaNode('Task', {
   }),
 });
 
+/** The one connection type of every list of tasks. */
+export const TaskConnectionRef = builder.connectionObject({ type: TaskRef, name: 'TaskConnection' }, { name: 'TaskEdge' });
+
+/** What a task connection's page query selects: the fields under `edges.node` and `nodes`. */
+export const TASK_PATHS = [['edges', 'node'], ['nodes']];
+
 builder.prismaObjectField('Tenant', 'tasks', (t) =>
-  t.connection({
-    type: TaskRef,
-    description: "The tenant's generation tasks, newest first",
-    resolve: (tenant, args, ctx, info) =>
-      createdConnection({ list: 'tenant-tasks', caller: `admin:${tenant.id}` }, args, (page) =>
-        ctx.db.task.findMany({
-          ...queryFromInfo({ context: ctx, info, typeName: 'Task', path: ['edges', 'node'] }),
-          where: { tenantId: tenant.id, ...page.where },
-          orderBy: page.orderBy,
-          take: page.take,
-        }),
-      ),
-  }),
+  t.connection(
+    {
+      type: TaskRef,
+      description: "The tenant's generation tasks, newest first",
+      resolve: (tenant, args, ctx, info) => {
+        const where = { tenantId: tenant.id };
+        return counted(
+          createdConnection({ list: 'tenant-tasks', caller: `admin:${tenant.id}` }, args, (page) =>
+            ctx.db.task.findMany({
+              ...queryFromInfo({ context: ctx, info, typeName: 'Task', paths: TASK_PATHS }),
+              where: { ...where, ...page.where },
+              orderBy: page.orderBy,
+              take: page.take,
+            }),
+          ),
+          () => ctx.db.task.count({ where }),
+        );
+      },
+    },
+    TaskConnectionRef,
+  ),
 );

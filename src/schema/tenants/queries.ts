@@ -1,7 +1,10 @@
 import { builder } from '../builder.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
+import { z } from 'zod';
+import { counted } from '../connections.ts';
 import { createdConnection } from '../cursors.ts';
-import { TenantRef } from './types.ts';
+import { isRowId, nodeIdOrNull } from '../ids.ts';
+import { TenantConnectionRef, TenantRef, TenantStatusEnum } from './types.ts';
 
 builder.queryField('me', (t) =>
   t.prismaField({
@@ -24,18 +27,44 @@ builder.queryField('tenant', (t) =>
 );
 
 builder.queryField('tenants', (t) =>
-  t.connection({
-    type: TenantRef,
-    authScopes: { admin: true },
-    description: 'Every tenant, newest first',
-    resolve: (_root, args, ctx, info) =>
-      createdConnection({ list: 'tenants', caller: 'admin' }, args, (page) =>
-        ctx.db.tenant.findMany({
-          ...queryFromInfo({ context: ctx, info, typeName: 'Tenant', path: ['edges', 'node'] }),
-          where: page.where,
-          orderBy: page.orderBy,
-          take: page.take,
+  t.connection(
+    {
+      type: TenantRef,
+      authScopes: { admin: true },
+      description: 'Every tenant, newest first; `search` and `status` narrow the list (and its totalCount)',
+      args: {
+        search: t.arg.string({
+          description: "Part of the tenant's name (any case), or its exact id (global or UUID)",
+          validate: z.string().trim().min(1, 'must not be empty').max(200, 'must be at most 200 characters'),
         }),
-      ),
-  }),
+        status: t.arg({ type: TenantStatusEnum }),
+      },
+      resolve: (_root, args, ctx, info) => {
+        const where = {
+          ...(args.search ? { OR: tenantSearch(args.search.trim()) } : {}),
+          ...(args.status ? { status: args.status } : {}),
+        };
+        return counted(
+          createdConnection({ list: 'tenants', caller: 'admin' }, args, (page) =>
+            ctx.db.tenant.findMany({
+              ...queryFromInfo({ context: ctx, info, typeName: 'Tenant', paths: [['edges', 'node'], ['nodes']] }),
+              where: { ...where, ...page.where },
+              orderBy: page.orderBy,
+              take: page.take,
+            }),
+          ),
+          () => ctx.db.tenant.count({ where }),
+        );
+      },
+    },
+    TenantConnectionRef,
+  ),
 );
+
+/** Name contains `text` (any case); or the tenant whose id it is, given as a UUID or as its global id. */
+function tenantSearch(text: string) {
+  const byName = { name: { contains: text, mode: 'insensitive' as const } };
+  const node = nodeIdOrNull(text);
+  const id = isRowId(text) ? text : node?.typename === 'Tenant' ? node.id : null;
+  return id ? [byName, { id }] : [byName];
+}

@@ -88,6 +88,9 @@ export const TenantRef = builder.prismaNode('Tenant', {
   }),
 });
 
+/** The one connection type of every list of tenants. */
+export const TenantConnectionRef = builder.connectionObject({ type: TenantRef, name: 'TenantConnection' }, { name: 'TenantEdge' });
+
 export const IssuedApiKeyRef = builder
   .objectRef<{ apiKey: ApiKey; secret: string }>('IssuedApiKey')
   .implement({
