@@ -5,6 +5,7 @@ import { bearerToken, secretsEqual } from '../auth/secrets.ts';
 import type { AppDeps } from './context.ts';
 import { checkReadiness, shippedMigrations } from './health.ts';
 import { attachWebSocket } from './websocket.ts';
+import { createConsoleRoute } from './console.ts';
 import { createMasker } from './errors.ts';
 import { createRestRoutes } from './rest/routes.ts';
 import { OperationRunner } from './ws-operations.ts';
@@ -81,6 +82,7 @@ export async function startHttpServer(
   const yoga = createGatewayYoga(deps, schema);
   const migrations = await shippedMigrations();
   const rest = createRestRoutes(deps);
+  const consoleRoute = createConsoleRoute();
 
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
@@ -91,6 +93,7 @@ export async function startHttpServer(
       return;
     }
     if (rest(req, res)) return;
+    if (consoleRoute(req, res)) return;
     if (extraRoutes(req, res)) return;
     if (path === yoga.graphqlEndpoint) {
       if (bodyTooLarge(req, res, deps.config.maxBodyBytes)) return;
