@@ -1,8 +1,8 @@
 // `npm run test:mutation:fast`: a quicker pass (about 30 minutes on 2 cores)
 // over the same code with only the tests that call the ledger and the
 // lifecycle directly (vitest.mutation-fast.config.ts), no gateway. Its
-// survivors are where a direct test is missing; the full run
-// (stryker.config.mjs) is the one the README's table reports.
+// tests are a subset of the full run's (stryker.config.mjs), so its
+// survivors bound the full run's; the README's score is this pass's.
 import base from './stryker.config.mjs';
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */

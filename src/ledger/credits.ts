@@ -103,8 +103,9 @@ async function move(
     const guard = ledgerGuardOf(error);
     if (guard === 'BALANCE_LIMIT') throw new ValidationError(`amount: the balance would exceed ${MAX_BALANCE} credits`, 'amount');
     if (guard === 'AVAILABLE_TOO_LOW') {
-      const account = await store.db.account.findUnique({ where: { tenantId: credit.tenantId }, select: { available: true } });
-      throw new InsufficientCreditsError(credit.amount, account?.available ?? 0);
+      // The guard fires only on the tenant's account row, so it is there.
+      const account = await store.db.account.findUniqueOrThrow({ where: { tenantId: credit.tenantId }, select: { available: true } });
+      throw new InsufficientCreditsError(credit.amount, account.available);
     }
     throw error;
   }

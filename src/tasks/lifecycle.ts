@@ -103,15 +103,15 @@ export async function submit(store: Store, s: Submission): Promise<Task | null> 
     const guard = ledgerGuardOf(error);
     if (guard === 'TENANT_SUSPENDED') throw new TenantSuspendedError();
     if (guard === 'RESERVATION_REFUSED') throw await whyRefused(store, s);
-    if (guard === 'KEY_LIMIT_EXCEEDED') throw await keyLimitExceeded(store, s.keyId ?? null);
+    if (guard === 'KEY_LIMIT_EXCEEDED') throw await keyLimitExceeded(store, s.keyId!);
     throw error;
   }
 }
 
-async function keyLimitExceeded(store: Store, keyId: string | null): Promise<Error> {
-  const key = keyId ? await store.db.apiKey.findUnique({ where: { id: keyId }, select: { creditLimit: true } }) : null;
-  const limit = key?.creditLimit;
-  if (!limit) throw new Error('KEY_LIMIT_EXCEEDED without a key credit limit');
+/** The refusal of a submission over its key's credit limit. The guard fires only for a key with a limit (key-limits.ts), so its row is there. */
+async function keyLimitExceeded(store: Store, keyId: string): Promise<Error> {
+  const { creditLimit } = await store.db.apiKey.findUniqueOrThrow({ where: { id: keyId }, select: { creditLimit: true } });
+  const limit = creditLimit!;
   return new KeyLimitExceededError(limit.credits, limit.period, remainingCredits(limit, new Date()));
 }
 
@@ -162,26 +162,29 @@ export type Outcome =
 
 /** settle: SUCCESS keeps the charge; FAILED refunds it and reverses upstream's mirrored charge. Null: someone else settled it. */
 export function settle(store: Store, task: Task, outcome: Outcome): Promise<Task | null> {
-  return end(store, task, move('settle', outcome.status), outcome);
+  const m = move('settle', outcome.status);
+  return outcome.status === 'SUCCESS' ? succeed(store, task, m, outcome) : fail(store, task, m, outcome.errorMessage);
 }
 
 /** expire: past the deadline, FAILED and refunded (README, "Deadlines"). */
 export function expire(store: Store, task: Task, deadlineMs: number): Promise<Task | null> {
-  const errorMessage = `Timed out: no result from upstream within ${Math.round(deadlineMs / 1000)} s`;
-  return end(store, task, move('expire', 'FAILED'), { status: 'FAILED', errorMessage });
+  return fail(store, task, move('expire', 'FAILED'), `Timed out: no result from upstream within ${Math.round(deadlineMs / 1000)} s`);
 }
 
-function end(store: Store, task: Task, m: Move, outcome: Outcome): Promise<Task | null> {
+const ended = (at: Date) => ({ completedAt: at, updatedAt: at, nextPollAt: null, leaseUntil: null });
+
+function succeed(store: Store, task: Task, m: Move, outcome: Extract<Outcome, { status: 'SUCCESS' }>): Promise<Task | null> {
   const at = new Date();
-  const common = { completedAt: at, updatedAt: at, nextPollAt: null, leaseUntil: null };
-  if (outcome.status === 'SUCCESS') {
-    const ended: Task = { ...task, ...common, status: 'SUCCESS', resultUrls: outcome.resultUrls, upstreamCredits: outcome.consumedCredits };
-    return run(store, succeedStatement(task, m, at, outcome, webhookFor(ended, at)));
-  }
-  const ended: Task = { ...task, ...common, status: 'FAILED', errorMessage: outcome.errorMessage, refunded: true, upstreamCredits: 0 };
+  const done: Task = { ...task, ...ended(at), status: 'SUCCESS', resultUrls: outcome.resultUrls, upstreamCredits: outcome.consumedCredits };
+  return run(store, succeedStatement(task, m, at, outcome, webhookFor(done, at)));
+}
+
+function fail(store: Store, task: Task, m: Move, errorMessage: string): Promise<Task | null> {
+  const at = new Date();
+  const done: Task = { ...task, ...ended(at), status: 'FAILED', errorMessage, refunded: true, upstreamCredits: 0 };
   return run(
     store,
-    failStatement(task, m, at, { errorMessage: outcome.errorMessage, refundId: randomUUID(), mirrorRefundId: randomUUID() }, webhookFor(ended, at)),
+    failStatement(task, m, at, { errorMessage, refundId: randomUUID(), mirrorRefundId: randomUUID() }, webhookFor(done, at)),
   );
 }
 

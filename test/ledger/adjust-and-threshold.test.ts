@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AuditActor } from '../../src/audit/log.ts';
 import { afterCommitAnnouncer, type Store } from '../../src/db/announce.ts';
+import { sqlStateOf } from '../../src/db/errors.ts';
 import { IdempotencyConflictError, InsufficientCreditsError, NotFoundError, ValidationError } from '../../src/errors.ts';
 import { isLow, setLowBalanceThreshold, SYSTEM_ACCOUNTS } from '../../src/ledger/accounts.ts';
 import { adjust, topUp } from '../../src/ledger/credits.ts';
@@ -113,9 +114,26 @@ describe('adjust', () => {
     const error = await adjust(ctx.store, { tenantId, amount: MAX_BALANCE, reason: 'r', idempotencyKey: 'big' }, ADMIN).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValidationError);
     expect(error).toMatchObject({ field: 'amount', message: `amount: the balance would exceed ${MAX_BALANCE} credits` });
-    await expect(
-      adjust(ctx.store, { tenantId: '00000000-0000-4000-8000-0000000000ff', amount: 1, reason: 'r', idempotencyKey: 'x' }, ADMIN),
-    ).rejects.toBeInstanceOf(NotFoundError);
+    for (const amount of [1, -1]) {
+      const unknown = adjust(ctx.store, { tenantId: '00000000-0000-4000-8000-0000000000ff', amount, reason: 'r', idempotencyKey: 'x' }, ADMIN);
+      await expect(unknown).rejects.toBeInstanceOf(NotFoundError);
+      await expect(unknown).rejects.toThrow('Tenant not found');
+    }
+  });
+});
+
+describe('a credit statement that fails for another reason', () => {
+  it('is neither INSUFFICIENT_CREDITS nor VALIDATION: the database error goes up as it is, and nothing is written', async () => {
+    const tenantId = await newTenant(30);
+    const before = await snapshot(tenantId);
+    // A NUL byte reaches the ledger only from a caller that skipped the GraphQL edge's checks: PostgreSQL refuses it (22021).
+    for (const amount of [-5, 5]) {
+      const error = await adjust(ctx.store, { tenantId, amount, reason: 'bad\u0000reason', idempotencyKey: `nul${amount}` }, ADMIN).catch((e: unknown) => e);
+      expect(error).not.toBeInstanceOf(InsufficientCreditsError);
+      expect(error).not.toBeInstanceOf(ValidationError);
+      expect(sqlStateOf(error)).toBe('22021');
+    }
+    expect(await snapshot(tenantId)).toEqual(before);
   });
 });
 

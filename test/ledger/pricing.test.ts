@@ -70,5 +70,13 @@ describe('prices', () => {
     const audit = await ctx.db.auditEvent.findFirstOrThrow({ where: { tenantId, action: 'price.set' } });
     expect(audit).toMatchObject({ actorKind: 'ADMIN_KEY', actorPrefix: 'gk_admin' });
     expect(audit.details).toEqual({ model: 'UPSCALE', credits: 6, scope: 'tenant' });
+    expect(await ctx.db.price.findFirstOrThrow({ where: { tenantId, model: 'UPSCALE' } })).toMatchObject({ scope: tenantId, credits: 6 });
+  });
+
+  it("the default price is the row scoped '*' with no tenant, audited as the default", async () => {
+    await setPrice(ctx.db, { model: 'IMAGE_TO_VIDEO', credits: 9 }, { kind: 'ADMIN_TOKEN', keyId: null, prefix: null });
+    expect(await ctx.db.price.findFirstOrThrow({ where: { model: 'IMAGE_TO_VIDEO', tenantId: null } })).toMatchObject({ scope: '*', credits: 9 });
+    const audit = await ctx.db.auditEvent.findFirstOrThrow({ where: { action: 'price.set', tenantId: null }, orderBy: { createdAt: 'desc' } });
+    expect(audit.details).toEqual({ model: 'IMAGE_TO_VIDEO', credits: 9, scope: 'default' });
   });
 });

@@ -284,6 +284,8 @@ describe('a key credit limit (tasks/key-limits.ts)', () => {
     lifecycle.submit(ctx.store, { tenantId, keyId, request: request(), requestHash: randomUUID(), maxInFlight: 10 });
 
   it('counts the price in the UTC window, records the limit on the task, and refuses past it with nothing held', async () => {
+    // Another tenant's limit, written first: the refusal must name this key's, not any limit.
+    await limitedKey(await tenantWith(0), 50);
     const tenantId = await tenantWith(100);
     const { keyId, limitId } = await limitedKey(tenantId, 12, 'MONTH');
     const first = (await submitWith(tenantId, keyId))!;
@@ -307,7 +309,10 @@ describe('a key credit limit (tasks/key-limits.ts)', () => {
     await submitWith(tenantId, keyId);
     const now = new Date();
     expect(await limitOf(limitId)).toEqual({ spent: 5, windowStart: new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) });
-    await expect(submitWith(tenantId, keyId)).rejects.toBeInstanceOf(KeyLimitExceededError);
+    await limitedKey(tenantId, 7, 'MONTH');
+    const refused = await submitWith(tenantId, keyId).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(KeyLimitExceededError);
+    expect(refused).toMatchObject({ limit: 5, period: 'DAY', remaining: 0 });
   });
 
   it('reject gives the held price back; a refund gives the charge back; an earlier window is left alone', async () => {
@@ -379,6 +384,19 @@ describe('what a statement hands back and holds', () => {
 });
 
 describe('lateRefund (tasks/reconcile.ts)', () => {
+  it('a late refund whose charge is missing aborts the whole statement: the task stays unrefunded', async () => {
+    const tenantId = await tenantWith(50);
+    const task = await accepted(tenantId);
+    const other = await accepted(tenantId);
+    const done = (await lifecycle.settle(ctx.store, task, { status: 'SUCCESS', resultUrls: ['https://r/1.png'], consumedCredits: 5 }))!;
+    // As if the charge were lost: the task points at a transfer that is no tenant's charge (another task's mirror).
+    await ctx.db.task.update({ where: { id: done.id }, data: { chargeId: other.upstreamChargeId } });
+    const error = await lifecycle.mirrorLateRefund(ctx.store, { ...done, chargeId: other.upstreamChargeId }).catch((e: unknown) => e);
+    expect(ledgerGuardOf(error)).toBe('ORIGINAL_NOT_FOUND');
+    expect(await ctx.db.task.findUniqueOrThrow({ where: { id: done.id } })).toMatchObject({ status: 'SUCCESS', refunded: false });
+    expect(await ctx.db.transfer.count({ where: { tenantId, kind: { in: ['REFUND', 'UPSTREAM_REFUND'] } } })).toBe(0);
+  });
+
   it('refunds a succeeded task to the tenant and reverses the mirror, once; the slot stays free; the key limit gets its credits back', async () => {
     const tenantId = await tenantWith(50);
     const limitId = randomUUID();
