@@ -1,91 +1,9 @@
-// Typed operations for the typed-client example: graphql-codegen's client
-// preset, given every graphql(`…`) call in examples/typed-client/src and the
-// gateway's schema.graphql, checks each operation against the schema and
-// writes their result and variable types to examples/typed-client/src/gql
-// (generated, not committed).
-//
-// The same approach as console/codegen.ts: the preset through
-// @graphql-codegen/core, not @graphql-codegen/cli (whose loaders need Node
-// 22.15; this project supports Node 20).
+// Typed operations for the typed-client example: every graphql(`…`) call in
+// examples/typed-client/src, checked against schema.graphql and typed into
+// examples/typed-client/src/gql (scripts/client-codegen.ts: graphql-codegen's
+// client preset through @graphql-codegen/core). In your own project,
+// `@graphql-codegen/cli` with the client preset does the same.
 // Run from the repository root: `node --import tsx examples/typed-client/codegen.ts`.
-import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { codegen } from '@graphql-codegen/core';
-import { preset, type ClientPresetConfig } from '@graphql-codegen/client-preset';
-import type { Types } from '@graphql-codegen/plugin-helpers';
-import { buildSchema, parse, printSchema } from 'graphql';
+import { runClientCodegen } from '../../scripts/client-codegen.ts';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const sourceDir = path.join(root, 'examples', 'typed-client', 'src');
-const outputDir = path.join(sourceDir, 'gql');
-
-/** The options of the preset and of the plugins it runs. */
-export const config = {
-  useTypeImports: true,
-  enumsAsTypes: true,
-  scalars: { DateTime: 'string', JSON: 'unknown' },
-};
-export const presetConfig: ClientPresetConfig = { fragmentMasking: false };
-
-/** Every graphql(`…`) call: a template without substitutions, exactly as written (the preset keys its map on the text). */
-const CALL = /\bgraphql\(\s*`([^`]*)`\s*\)/g;
-
-async function sourceFiles(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile() && /\.tsx?$/.test(e.name))
-    .map((e) => path.join(e.parentPath, e.name))
-    .filter((file) => !file.startsWith(outputDir + path.sep))
-    .sort();
-}
-
-async function documents(): Promise<Types.DocumentFile[]> {
-  const found: Types.DocumentFile[] = [];
-  for (const file of await sourceFiles(sourceDir)) {
-    const text = await readFile(file, 'utf8');
-    for (const match of text.matchAll(CALL)) {
-      const rawSDL = match[1]!;
-      const location = path.relative(root, file);
-      if (rawSDL.includes('${')) throw new Error(`${location}: graphql(\`…\`) takes no \${…}: name fragments in the text instead`);
-      try {
-        found.push({ location, document: parse(rawSDL), rawSDL });
-      } catch (error) {
-        throw new Error(`${location}: ${(error as Error).message}`);
-      }
-    }
-  }
-  if (found.length === 0) throw new Error('no graphql(`…`) operation found in examples/typed-client/src');
-  return found;
-}
-
-async function main(): Promise<void> {
-  const schemaAst = buildSchema(await readFile(path.join(root, 'schema.graphql'), 'utf8'));
-  const schema = parse(printSchema(schemaAst));
-  const outputs = await preset.buildGeneratesSection({
-    baseOutputDir: `${path.relative(root, outputDir)}/`,
-    schema,
-    schemaAst,
-    documents: await documents(),
-    config,
-    presetConfig,
-    plugins: [],
-    pluginMap: {},
-    pluginContext: {},
-    documentTransforms: [],
-  });
-  await rm(outputDir, { recursive: true, force: true });
-  await mkdir(outputDir, { recursive: true });
-  // codegen() validates every operation against the schema and throws on the first that does not fit.
-  for (const output of outputs) {
-    const content = await codegen({ ...output, schemaAst });
-    await writeFile(path.join(root, output.filename), content);
-  }
-}
-
-main().catch((error: unknown) => {
-  const details = (error as { errors?: unknown[] }).errors;
-  console.error(`typed-client codegen: ${(error as Error).message}`);
-  if (Array.isArray(details)) for (const e of details) console.error(`  ${(e as Error).message ?? String(e)}`);
-  process.exit(1);
-});
+runClientCodegen('typed-client', 'examples/typed-client/src');
