@@ -1,9 +1,6 @@
 import { builder } from '../builder.ts';
-import { queryFromInfo } from '@pothos/plugin-prisma';
-import { counted } from '../connections.ts';
-import { createdConnection } from '../cursors.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
-import { TASK_PATHS, TaskConnectionRef, TaskRef, TaskStatusEnum } from './types.ts';
+import { taskPage, TaskConnectionRef, TaskRef, TaskStatusEnum } from './types.ts';
 
 builder.queryField('task', (t) =>
   t.prismaField({
@@ -33,17 +30,7 @@ builder.queryField('tasks', (t) =>
           ...(args.status ? { status: args.status } : {}),
           ...(args.model ? { model: args.model } : {}),
         };
-        return counted(
-          createdConnection({ list: 'tasks', caller: tenantId }, args, (page) =>
-            ctx.db.task.findMany({
-              ...queryFromInfo({ context: ctx, info, typeName: 'Task', paths: TASK_PATHS }),
-              where: { ...where, ...page.where },
-              orderBy: page.orderBy,
-              take: page.take,
-            }),
-          ),
-          () => ctx.db.task.count({ where }),
-        );
+        return taskPage(ctx, info, args, { list: 'tasks', caller: tenantId }, where);
       },
     },
     TaskConnectionRef,

@@ -1,8 +1,11 @@
 import { builder } from '../builder.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import type { Task } from '../../generated/prisma/client.ts';
+import type { DefaultConnectionArguments } from '@pothos/plugin-relay';
+import type { GraphQLResolveInfo } from 'graphql';
+import type { Prisma, Task } from '../../generated/prisma/client.ts';
+import type { Context } from '../../server/context.ts';
 import { counted } from '../connections.ts';
-import { createdConnection } from '../cursors.ts';
+import { createdConnection, type CursorScope } from '../cursors.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
 
 export const TaskStatusEnum = builder.enumType('TaskStatus', {
@@ -58,27 +61,38 @@ export const TaskRef = builder.prismaNode('Task', {
 export const TaskConnectionRef = builder.connectionObject({ type: TaskRef, name: 'TaskConnection' }, { name: 'TaskEdge' });
 
 /** What a task connection's page query selects: the fields under `edges.node` and `nodes`. */
-export const TASK_PATHS = [['edges', 'node'], ['nodes']];
+const TASK_PATHS = [['edges', 'node'], ['nodes']];
+
+/**
+ * A page of tasks, newest first, with its totalCount: every list of tasks
+ * (Query.tasks, Tenant.tasks) is this with its own filter and cursor scope.
+ */
+export function taskPage(
+  ctx: Context,
+  info: GraphQLResolveInfo,
+  args: DefaultConnectionArguments,
+  scope: CursorScope,
+  where: Prisma.TaskWhereInput,
+) {
+  return counted(
+    createdConnection(scope, args, (page) =>
+      ctx.db.task.findMany({
+        ...queryFromInfo({ context: ctx, info, typeName: 'Task', paths: TASK_PATHS }),
+        where: { ...where, ...page.where },
+        orderBy: page.orderBy,
+        take: page.take,
+      }),
+    ),
+    () => ctx.db.task.count({ where }),
+  );
+}
 
 builder.prismaObjectField('Tenant', 'tasks', (t) =>
   t.connection(
     {
       type: TaskRef,
       description: "The tenant's generation tasks, newest first",
-      resolve: (tenant, args, ctx, info) => {
-        const where = { tenantId: tenant.id };
-        return counted(
-          createdConnection({ list: 'tenant-tasks', caller: `admin:${tenant.id}` }, args, (page) =>
-            ctx.db.task.findMany({
-              ...queryFromInfo({ context: ctx, info, typeName: 'Task', paths: TASK_PATHS }),
-              where: { ...where, ...page.where },
-              orderBy: page.orderBy,
-              take: page.take,
-            }),
-          ),
-          () => ctx.db.task.count({ where }),
-        );
-      },
+      resolve: (tenant, args, ctx, info) => taskPage(ctx, info, args, { list: 'tenant-tasks', caller: `admin:${tenant.id}` }, { tenantId: tenant.id }),
     },
     TaskConnectionRef,
   ),
