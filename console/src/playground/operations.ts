@@ -1,5 +1,6 @@
 // The playground's operations. Every generation mutation selects the same
-// task fields (the ConsoleTask fragment) and every error it may answer.
+// task fields (the ConsoleTask fragment) and the same refusals (ConsoleRefusal:
+// every error's code and message, and the fields of those that carry more).
 import { graphql } from '../gql/index.ts';
 
 export const TaskFields = graphql(`
@@ -14,6 +15,25 @@ export const TaskFields = graphql(`
     errorMessage
     createdAt
     completedAt
+  }
+`);
+
+export const RefusalFields = graphql(`
+  fragment ConsoleRefusal on Error {
+    code
+    message
+    ... on InsufficientCreditsError {
+      required
+      available
+    }
+    ... on RateLimitedError {
+      retryAfterSeconds
+    }
+    ... on KeyLimitExceededError {
+      limit
+      period
+      remaining
+    }
   }
 `);
 
@@ -77,22 +97,7 @@ export const TextToImage = graphql(`
   mutation ConsoleTextToImage($input: TextToImageInput!) {
     textToImage(input: $input) {
       __typename
-      ... on Error {
-        code
-        message
-      }
-      ... on InsufficientCreditsError {
-        required
-        available
-      }
-      ... on RateLimitedError {
-        retryAfterSeconds
-      }
-      ... on KeyLimitExceededError {
-        limit
-        period
-        remaining
-      }
+      ...ConsoleRefusal
       ... on MutationTextToImageSuccess {
         data {
           ...ConsoleTask
@@ -106,22 +111,7 @@ export const TextToVideo = graphql(`
   mutation ConsoleTextToVideo($input: TextToVideoInput!) {
     textToVideo(input: $input) {
       __typename
-      ... on Error {
-        code
-        message
-      }
-      ... on InsufficientCreditsError {
-        required
-        available
-      }
-      ... on RateLimitedError {
-        retryAfterSeconds
-      }
-      ... on KeyLimitExceededError {
-        limit
-        period
-        remaining
-      }
+      ...ConsoleRefusal
       ... on MutationTextToVideoSuccess {
         data {
           ...ConsoleTask
@@ -135,22 +125,7 @@ export const ImageToVideo = graphql(`
   mutation ConsoleImageToVideo($input: ImageToVideoInput!) {
     imageToVideo(input: $input) {
       __typename
-      ... on Error {
-        code
-        message
-      }
-      ... on InsufficientCreditsError {
-        required
-        available
-      }
-      ... on RateLimitedError {
-        retryAfterSeconds
-      }
-      ... on KeyLimitExceededError {
-        limit
-        period
-        remaining
-      }
+      ...ConsoleRefusal
       ... on MutationImageToVideoSuccess {
         data {
           ...ConsoleTask
@@ -164,22 +139,7 @@ export const Upscale = graphql(`
   mutation ConsoleUpscale($input: UpscaleInput!) {
     upscale(input: $input) {
       __typename
-      ... on Error {
-        code
-        message
-      }
-      ... on InsufficientCreditsError {
-        required
-        available
-      }
-      ... on RateLimitedError {
-        retryAfterSeconds
-      }
-      ... on KeyLimitExceededError {
-        limit
-        period
-        remaining
-      }
+      ...ConsoleRefusal
       ... on MutationUpscaleSuccess {
         data {
           ...ConsoleTask
