@@ -17,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { rowId, success, type ResultUnion } from '../helpers/graphql.ts';
 import { balanceOf, generateOk, waitForEnd } from '../helpers/tasks.ts';
+import { sseNext } from '../helpers/transports.ts';
 import { collect, wsClient } from '../helpers/ws.ts';
 
 describe('the start of a feed, on the live hub', () => {
@@ -159,22 +160,9 @@ describe('over a gateway', () => {
         signal: controller.signal,
       });
       expect(res.headers.get('content-type')).toContain('text/event-stream');
-      const decoder = new TextDecoder();
-      let buffered = '';
-      const reader = res.body!.getReader();
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buffered += decoder.decode(value, { stream: true });
-        for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-          const block = buffered.slice(0, end);
-          buffered = buffered.slice(end + 2);
-          const data = block.split('\n').find((line) => line.startsWith('data: '));
-          if (!block.includes('event: next') || !data) continue;
-          const result = JSON.parse(data.slice(6)) as { data?: Record<string, T>; errors?: unknown[] };
-          if (result.errors) errors.push(...result.errors);
-          if (result.data) items.push(Object.values(result.data)[0]!);
-        }
+      for await (const result of sseNext<{ data?: Record<string, T>; errors?: unknown[] }>(res)) {
+        if (result.errors) errors.push(...result.errors);
+        if (result.data) items.push(Object.values(result.data)[0]!);
       }
     })().catch((error: unknown) => {
       if (!controller.signal.aborted) errors.push(error);

@@ -61,25 +61,29 @@ export async function overSse(url: string, op: Operation): Promise<Answer> {
     const body = (await res.json()) as { data?: unknown; errors?: GraphQLErrorJson[] };
     return { ...answer, data: body.data, errors: body.errors ?? [] };
   }
+  try {
+    for await (const result of sseNext<{ data?: unknown; errors?: GraphQLErrorJson[] }>(res)) {
+      return { ...answer, data: result.data, errors: result.errors ?? [] };
+    }
+    return answer;
+  } finally {
+    controller.abort();
+  }
+}
+
+/** Each `next` event's payload of an SSE response (Yoga's GraphQL over SSE), in order, until the stream ends. */
+export async function* sseNext<T>(res: Response): AsyncGenerator<T> {
   const reader = res.body!.getReader();
   const decoder = new TextDecoder();
   let buffered = '';
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return answer;
-      buffered += decoder.decode(value, { stream: true });
-      for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-        const block = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const data = block.split('\n').find((line) => line.startsWith('data: '));
-        if (!block.includes('event: next') || !data) continue;
-        const result = JSON.parse(data.slice(6)) as { data?: unknown; errors?: GraphQLErrorJson[] };
-        return { ...answer, data: result.data, errors: result.errors ?? [] };
-      }
+  for (let read = await reader.read(); !read.done; read = await reader.read()) {
+    buffered += decoder.decode(read.value, { stream: true });
+    for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
+      const block = buffered.slice(0, end);
+      buffered = buffered.slice(end + 2);
+      const data = block.split('\n').find((line) => line.startsWith('data: '));
+      if (block.includes('event: next') && data) yield JSON.parse(data.slice(6)) as T;
     }
-  } finally {
-    controller.abort();
   }
 }
 

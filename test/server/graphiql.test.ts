@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { schema } from '../../src/schema/index.ts';
 import { ADMIN_TOKEN, startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { sseNext } from '../helpers/transports.ts';
 
 /** What a browser sends when it opens the GraphQL URL. */
 const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
@@ -194,21 +195,10 @@ describe('the GraphiQL page', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     const statuses: string[] = [];
     let last: { status: string; resultUrls: string[]; creditsCharged: number } | undefined;
-    const decoder = new TextDecoder();
-    let buffered = '';
-    const reader = res.body!.getReader();
-    for (let read = await reader.read(); !read.done; read = await reader.read()) {
-      buffered += decoder.decode(read.value, { stream: true });
-      for (let end = buffered.indexOf('\n\n'); end >= 0; end = buffered.indexOf('\n\n')) {
-        const block = buffered.slice(0, end);
-        buffered = buffered.slice(end + 2);
-        const data = block.split('\n').find((line) => line.startsWith('data: '));
-        if (!block.includes('event: next') || !data) continue;
-        const result = JSON.parse(data.slice(6)) as { data: { taskUpdated: NonNullable<typeof last> }; errors?: unknown };
-        expect(result.errors).toBeUndefined();
-        last = result.data.taskUpdated;
-        statuses.push(last.status);
-      }
+    for await (const result of sseNext<{ data: { taskUpdated: NonNullable<typeof last> }; errors?: unknown }>(res)) {
+      expect(result.errors).toBeUndefined();
+      last = result.data.taskUpdated;
+      statuses.push(last.status);
     }
     // The stream completes after the task ends.
     expect(statuses.at(-1)).toBe('SUCCESS');
