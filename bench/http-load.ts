@@ -1,0 +1,44 @@
+// A load generator for the benches, run as its own process so that its HTTP
+// client work does not share the server's event loop. Reads one JSON job from
+// argv: POSTs `bodies` (cycled) to `url` with `concurrency` requests in
+// flight for `seconds`, and prints one JSON line: how many answered
+// 200 with `expect` in the body, how many did not (with the first such body),
+// and the seconds taken.
+import { Agent, request } from 'undici';
+
+interface Job {
+  url: string;
+  headers: Record<string, string>;
+  bodies: string[];
+  seconds: number;
+  concurrency: number;
+  /** A substring every good answer contains. */
+  expect: string;
+}
+
+const job = JSON.parse(process.argv[2]!) as Job;
+const dispatcher = new Agent({ connections: job.concurrency, pipelining: 1 });
+const headers = { 'content-type': 'application/json', ...job.headers };
+let next = 0;
+let ok = 0;
+let bad = 0;
+let firstBad: string | undefined;
+const started = performance.now();
+const until = started + job.seconds * 1000;
+await Promise.all(
+  Array.from({ length: job.concurrency }, async () => {
+    while (performance.now() < until) {
+      const i = next++;
+      const res = await request(job.url, { method: 'POST', dispatcher, headers, body: job.bodies[i % job.bodies.length] });
+      const text = await res.body.text();
+      if (res.statusCode === 200 && text.includes(job.expect)) ok++;
+      else {
+        bad++;
+        firstBad ??= `${res.statusCode} ${text.slice(0, 300)}`;
+      }
+    }
+  }),
+);
+const seconds = (performance.now() - started) / 1000;
+console.log(JSON.stringify({ ok, bad, firstBad, seconds }));
+await dispatcher.close();

@@ -1,0 +1,103 @@
+// Processes of the benches: servers started as `node --import tsx <script>`,
+// their CPU time read from /proc (the process and every descendant: a
+// WEB_CONCURRENCY cluster's workers count), and the load generator
+// (bench/http-load.ts) run against one of them.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface Server {
+  name: string;
+  /** Where GraphQL (or the bare server's routes) answers: `http://host:port/graphql`. */
+  url: string;
+  proc: ChildProcess;
+  /** User + system CPU milliseconds of the process and its descendants so far. */
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
+
+function treeCpuMs(pid: number): number {
+  let ms = 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ms += (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime
+    for (const task of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
+      ms += treeCpuMs(Number(task));
+    }
+  } catch {
+    // the process has gone
+  }
+  return ms;
+}
+
+/**
+ * Starts `node --import tsx <args>` and waits for its URL: a `{"url": …}`
+ * line on stdout (bench servers) or the gateway's banner on stderr.
+ */
+export async function startServer(name: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
+  const proc = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const seen = (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /"url":"([^"]+)"/.exec(output)?.[1] ?? /GraphQL: +(http\S+)/.exec(output)?.[1];
+      if (found) resolve(found.replace('localhost', '127.0.0.1'));
+    };
+    proc.stdout!.on('data', seen);
+    proc.stderr!.on('data', (chunk: Buffer) => {
+      seen(chunk);
+      if (process.env.BENCH_VERBOSE) process.stderr.write(chunk);
+    });
+    proc.once('exit', (code) => reject(new Error(`${name} exited with ${code}:\n${output}`)));
+  });
+  const pid = proc.pid!;
+  return {
+    name,
+    url,
+    proc,
+    cpuMs: () => treeCpuMs(pid),
+    async stop() {
+      if (proc.exitCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      process.kill(-pid, 'SIGTERM');
+      const timer = setTimeout(() => process.kill(-pid, 'SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** BENCH_PROFILE=<dir>: the gateway writes a V8 CPU profile there when it stops (bench/profile.ts reads it). */
+export function profileFlags(): string[] {
+  const dir = process.env.BENCH_PROFILE;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
+export interface LoadJob {
+  url: string;
+  headers: Record<string, string>;
+  bodies: string[];
+  seconds: number;
+  concurrency: number;
+  expect: string;
+}
+
+/** Runs bench/http-load.ts against `server`: good answers per second, and the server's CPU ms per answer. */
+export async function load(server: Server, job: LoadJob): Promise<{ rate: number; cpuMs: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-load.ts', JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  // The client's own start-up is not the server's time: CPU is read from its first request on.
+  const before = server.cpuMs();
+  await new Promise((resolve) => child.once('exit', resolve));
+  const after = server.cpuMs();
+  const result = JSON.parse(out) as { ok: number; bad: number; firstBad?: string; seconds: number };
+  if (result.bad > 0) throw new Error(`${server.name}: ${result.bad} bad answers of ${result.ok + result.bad}; first: ${result.firstBad}`);
+  return { rate: result.ok / result.seconds, cpuMs: (after - before) / result.ok };
+}
