@@ -8,6 +8,9 @@ import { parseSimulatorEnv, SIMULATOR_ENV_DOCS, type SimulatorOptions } from './
 import { parseUpstreamEnv, UPSTREAM_ENV_DOCS, type UpstreamEnv } from './upstream/options.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/** More gateway processes than this on one machine is a typo, not a plan (each has its own database pool). */
+export const MAX_WEB_CONCURRENCY = 64;
+
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 /** Every variable the gateway reads, with its default and meaning (README's table). */
@@ -15,6 +18,15 @@ const GATEWAY_ENV = {
   NODE_ENV: [z.enum(['development', 'production', 'test']).default('development'), '`production` masks error details and turns GraphiQL off unless GRAPHIQL=true; also `development`, `test`.'],
   HOST: [z.string().min(1).default('127.0.0.1'), 'Interface to listen on (use 0.0.0.0 in containers).'],
   PORT: [int(0, 65535).default(4000), 'HTTP and WebSocket port.'],
+  WEB_CONCURRENCY: [
+    z
+      .string()
+      .regex(/^[1-9]\d*$/, 'expected a whole number of gateway processes, 1 or more')
+      .transform(Number)
+      .pipe(z.number().max(MAX_WEB_CONCURRENCY, `at most ${MAX_WEB_CONCURRENCY} processes`))
+      .default(1),
+    `Gateway processes on one port (node:cluster), 1 to ${MAX_WEB_CONCURRENCY}. 1: one process. N >= 2: npm start's process becomes the cluster primary (embedded database, migrations, simulator, demo tenant) and runs N gateway workers sharing PORT (README, "Scaling"). About one per CPU core.`,
+  ],
   PUBLIC_URL: [z.url().optional(), 'Base URL at which upstream reaches this gateway (callbacks). Default http://localhost:PORT.'],
   DATABASE_URL: [z.url().optional(), 'PostgreSQL connection string. Unset: an embedded PostgreSQL under DATA_DIR/pg.'],
   DATABASE_POOL_SIZE: [int(1, 500).default(10), 'Connections in the database pool.'],
@@ -85,6 +97,8 @@ export interface Config {
   env: 'development' | 'production' | 'test';
   host: string;
   port: number;
+  /** Gateway processes on PORT (WEB_CONCURRENCY): 1 is one process, N >= 2 a cluster primary and N workers (src/cluster.ts). */
+  webConcurrency: number;
   publicUrl: string | null;
   databaseUrl: string | null;
   databasePoolSize: number;
@@ -152,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     env: e.NODE_ENV,
     host: e.HOST,
     port: e.PORT,
+    webConcurrency: e.WEB_CONCURRENCY,
     publicUrl: e.PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     databaseUrl: e.DATABASE_URL ?? null,
     databasePoolSize: e.DATABASE_POOL_SIZE,
