@@ -9,8 +9,10 @@
 // acknowledged the signal within ~60 ms, which under load cut a shutdown short
 // after "shutting down" and before "stopped".
 import { startGateway, type Gateway } from './app.ts';
+import { printBanner } from './banner.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { createLogger } from './logger.ts';
+import { manageLifecycle } from './lifecycle.ts';
+import { createLogger, type Logger } from './logger.ts';
 
 let config: Config;
 try {
@@ -24,68 +26,29 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-const started: Promise<Gateway> = startGateway(config, { logger });
+await runAlone(config, logger);
 
-// Installed before the gateway is up, so a signal during start-up (migrations,
-// say) still closes what has started instead of killing the process outright.
-let stopping: Promise<void> | undefined;
-function onSignal(signal: NodeJS.Signals): void {
-  // One shutdown, whatever arrives next: a signal can come twice (from npm and
-  // from the terminal's process group), and a second shutdown racing the first
-  // would exit before the first has closed the database.
-  if (stopping) {
-    logger.info({ signal }, 'shutdown already in progress');
-    return;
-  }
-  stopping = shutdown(signal);
-}
-process.on('SIGTERM', onSignal);
-process.on('SIGINT', onSignal);
-
-async function shutdown(signal: NodeJS.Signals): Promise<void> {
-  logger.info({ signal }, 'shutting down');
-  // A watchdog: if something hangs (a dead database, say), exit anyway.
-  setTimeout(() => {
-    logger.error('shutdown timed out; exiting');
-    void exit(1);
-  }, config.shutdownTimeoutMs + 5000).unref();
-  let code = 0;
-  try {
-    const gateway = await started;
-    await gateway.close();
-    logger.info('stopped');
-  } catch (error) {
-    // Said, not lost: an unhandled rejection here would end the process before its logs are written.
-    logger.error({ err: error }, 'shutdown failed');
-    code = 1;
-  }
-  await exit(code);
-}
-
-/** Logs are written asynchronously: the last lines go out before the process does. */
-async function exit(code: number): Promise<never> {
-  await new Promise<void>((resolve) => logger.flush(() => resolve()));
-  process.exit(code);
-}
-
-const gateway = await started.catch((error: unknown) => {
-  // startGateway has already closed whatever it had started.
-  logger.fatal({ err: error }, 'gateway failed to start');
-  return exit(1);
-});
-
-if (!stopping) {
-  const banner = [
-    '',
-    `  Grok Imagine gateway ready`,
-    `  GraphQL:  ${gateway.graphqlUrl}${config.graphql.graphiql ? '   (open it in a browser for GraphiQL)' : ''}`,
-    `  WebSocket: ${gateway.graphqlUrl.replace(/^http/, 'ws')}   (graphql-transport-ws)`,
-    `  Console:  ${gateway.graphqlUrl.replace(/\/graphql$/, '/console')}   (admin pages and a playground)`,
-    gateway.adminTokenGenerated ? `  Admin token (kept in ${config.dataDir}/admin-token): ${gateway.adminToken}` : '  Admin token: from ADMIN_TOKEN',
-    gateway.demoKey ? `  Demo tenant key: ${gateway.demoKey}` : '',
-    '',
-  ].filter((line, i, all) => line !== '' || i === 0 || i === all.length - 1);
-  // The banner goes to stderr as plain text, so stdout stays pure JSON logs.
-  process.stderr.write(`${banner.join('\n')}\n`);
+/** One process: the gateway itself. */
+async function runAlone(config: Config, logger: Logger): Promise<void> {
+  const started: Promise<Gateway> = startGateway(config, { logger });
+  const lifecycle = manageLifecycle({
+    logger,
+    watchdogMs: config.shutdownTimeoutMs + 5000,
+    stop: async () => (await started).close(),
+  });
+  const gateway = await started.catch((error: unknown) => {
+    // startGateway has already closed whatever it had started.
+    logger.fatal({ err: error }, 'gateway failed to start');
+    return lifecycle.exit(1);
+  });
+  if (lifecycle.stopping) return;
+  printBanner({
+    graphqlUrl: gateway.graphqlUrl,
+    graphiql: config.graphql.graphiql,
+    dataDir: config.dataDir,
+    adminToken: gateway.adminToken,
+    adminTokenGenerated: gateway.adminTokenGenerated,
+    demoKey: gateway.demoKey,
+  });
   logger.info({ url: gateway.graphqlUrl }, 'gateway started');
 }
