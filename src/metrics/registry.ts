@@ -2,11 +2,16 @@
 // at /metrics (server/http-server.ts). Counters and histograms are this
 // process's, as Prometheus expects: sum them across instances. Gauges that
 // describe shared state (poller lag, the breaker) are read at scrape time.
+// With several processes on one port (WEB_CONCURRENCY), /metrics is the sum
+// over the machine's workers (cluster.ts): each metric says how it adds up
+// (prom-client's `aggregator`; sum unless said), and the process metrics stay
+// per worker, under a `worker` label.
 //
 // It sits low, beside limits: tasks, events and the server record into it;
 // it knows nothing of them. Labels take values from closed sets only (models,
 // outcomes, endpoints, HTTP statuses, root field names of the schema), never
 // from what a client sends, so a hostile client cannot grow the registry.
+import cluster from 'node:cluster';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type TaskOutcome = 'accepted' | 'rejected' | 'succeeded' | 'failed';
@@ -81,12 +86,22 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  /** In a cluster worker: the whole cluster's exposition, from the primary (cluster.ts). */
+  #clusterScrape: (() => Promise<string>) | null = null;
+
   constructor(sources: MetricSources = {}) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'gateway_process_' });
+    // A cluster worker's id (node:cluster numbers them from 1; a replacement gets a new one).
+    const worker = cluster.isWorker && cluster.worker ? String(cluster.worker.id) : null;
+    // Per worker, not summed: a sum of heaps or an average of event loop lags
+    // would hide the one worker in trouble.
+    collectDefaultMetrics({ register: this.registry, prefix: 'gateway_process_', ...(worker ? { labels: { worker } } : {}) });
     const registers = [this.registry];
+    if (worker) this.#describeWorker(worker);
     new Gauge({
       name: 'gateway_poller_lag_seconds',
       help: 'Age of the oldest task due for a status poll (0: none is waiting)',
+      // Every process reads the same shared queue: not a sum.
+      aggregator: 'max',
       registers,
       async collect() {
         this.set(sources.pollerLagSeconds ? await sources.pollerLagSeconds() : 0);
@@ -96,6 +111,8 @@ export class GatewayMetrics {
       name: 'gateway_upstream_state',
       help: 'The upstream circuit breaker: 1 for the current state (OUT_OF_CREDITS and UNAUTHORIZED refuse generations)',
       labelNames: ['state'] as const,
+      // Each process's view of the breaker, which the bus keeps in step: not a sum.
+      aggregator: 'max',
       registers,
       collect() {
         const current = sources.upstreamState?.() ?? 'OK';
@@ -132,8 +149,46 @@ export class GatewayMetrics {
     });
   }
 
+  /**
+   * What tells the workers of a cluster apart once summed: each one's start
+   * time and pid (the process metrics' own start time is left out of a sum),
+   * and how many operations each ran, to see how evenly the primary spreads
+   * connections.
+   */
+  #describeWorker(worker: string): void {
+    const registers = [this.registry];
+    const startedAt = Math.round(Date.now() / 1000 - process.uptime());
+    new Gauge({
+      name: 'gateway_cluster_worker_start_time_seconds',
+      help: 'Start time of each gateway worker process (WEB_CONCURRENCY), since the Unix epoch, by worker id and pid',
+      labelNames: ['worker', 'pid'] as const,
+      registers,
+      collect() {
+        this.set({ worker, pid: String(process.pid) }, startedAt);
+      },
+    });
+    const operations = this.operations;
+    new Counter({
+      name: 'gateway_cluster_worker_operations_total',
+      help: 'GraphQL operations run by each gateway worker process (WEB_CONCURRENCY), by worker id',
+      labelNames: ['worker'] as const,
+      registers,
+      async collect() {
+        const { values } = await operations.get();
+        this.reset();
+        this.inc({ worker }, values.reduce((sum, value) => sum + value.value, 0));
+      },
+    });
+  }
+
+  /** In a cluster worker: /metrics answers `scrape()`'s sum over the cluster instead of this process's registry. */
+  aggregateWith(clusterScrape: () => Promise<string>): void {
+    this.#clusterScrape = clusterScrape;
+  }
+
   /** The exposition text, and its content type. */
   async scrape(): Promise<{ body: string; contentType: string }> {
-    return { body: await this.registry.metrics(), contentType: this.registry.contentType };
+    const body = this.#clusterScrape ? await this.#clusterScrape() : await this.registry.metrics();
+    return { body, contentType: this.registry.contentType };
   }
 }
