@@ -8,8 +8,15 @@
 // either: it relays a signal to its child and SIGKILLs the child if it has not
 // acknowledged the signal within ~60 ms, which under load cut a shutdown short
 // after "shutting down" and before "stopped".
+//
+// WEB_CONCURRENCY=N (N >= 2) makes this process a cluster primary that runs N
+// gateway workers on the one port (src/cluster/); node:cluster forks them from
+// this same file, with the same `--import tsx`.
+import cluster from 'node:cluster';
 import { startGateway, type Gateway } from './app.ts';
 import { printBanner } from './banner.ts';
+import { runPrimary } from './cluster/primary.ts';
+import { runWorker } from './cluster/worker.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { manageLifecycle } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -26,9 +33,11 @@ try {
 }
 
 const logger = createLogger(config.logLevel);
-await runAlone(config, logger);
+if (cluster.isWorker) await runWorker(config, logger);
+else if (config.webConcurrency > 1) await runPrimary(config, logger);
+else await runAlone(config, logger);
 
-/** One process: the gateway itself. */
+/** One process: the gateway itself (WEB_CONCURRENCY unset or 1). */
 async function runAlone(config: Config, logger: Logger): Promise<void> {
   const started: Promise<Gateway> = startGateway(config, { logger });
   const lifecycle = manageLifecycle({
