@@ -121,7 +121,18 @@ const reads: Read[] = [
     barePath: '/task',
     expect: '"status":"SUCCESS"',
   },
-].filter((r) => !ONLY || ONLY.includes(r.name));
+];
+/**
+ * The layers of a read, each one more than the last: the gateway answering
+ * `{ __typename }` without a key (HTTP, Yoga and the gateway's plugins),
+ * then with the key (+ authentication and the tenant's operation budget);
+ * me.balance above adds its resolvers and statement. Gateway only.
+ */
+const layers: Read[] = [
+  { name: 'layer: { __typename }, no key', query: '{ __typename }', variables: [{}], barePath: '', expect: '"Query"' },
+  { name: 'layer: { __typename }, tenant key', query: '{ __typename }', variables: [{}], barePath: '', expect: '"Query"' },
+];
+const measured = [...reads, ...(process.env.BENCH_LAYERS === '0' ? [] : layers)].filter((r) => !ONLY || ONLY.includes(r.name));
 
 const hello = JSON.stringify({ query: '{ hello }' });
 
@@ -134,18 +145,24 @@ const results = new Map<string, { yoga: Figures[]; bare: Figures[]; gateway: Fig
 const auth = { authorization: `Bearer ${key}` };
 
 // Warm every path (JIT, caches, connections) before measuring.
-for (const read of reads) {
+const headersOf = (read: Read) => (read.name.endsWith('no key') ? {} : auth);
+for (const read of measured) {
   const bodies = read.variables.map((v) => JSON.stringify({ query: read.query, variables: v }));
-  await load(gateway, { url: gateway.url, headers: auth, bodies, seconds: 1, concurrency: CONCURRENCY, expect: read.expect });
+  await load(gateway, { url: gateway.url, headers: headersOf(read), bodies, seconds: 1, concurrency: CONCURRENCY, expect: read.expect });
+  if (!read.barePath) continue;
   await load(bare, { url: bare.url.replace('/graphql', read.barePath), headers: auth, bodies, seconds: 1, concurrency: CONCURRENCY, expect: read.expect });
 }
 await load(yoga, { url: yoga.url, headers: {}, bodies: [hello], seconds: 1, concurrency: CONCURRENCY, expect: 'world' });
 
 for (let round = 0; round < ROUNDS; round++) {
-  for (const read of reads) {
+  for (const read of measured) {
     const bodies = read.variables.map((v) => JSON.stringify({ query: read.query, variables: v }));
     const slot = results.get(read.name) ?? { yoga: [], bare: [], gateway: [] };
     results.set(read.name, slot);
+    if (!read.barePath) {
+      slot.gateway.push(await measure(gateway, gateway.url, headersOf(read), bodies, read.expect));
+      continue;
+    }
     const runs = [
       async () => slot.yoga.push(await measure(yoga, yoga.url, {}, [hello], 'world')),
       async () => slot.bare.push(await measure(bare, bare.url.replace('/graphql', read.barePath), auth, bodies, read.expect)),
@@ -169,6 +186,10 @@ console.log(
 console.log('| read | bare Yoga `{ hello }` | same work bare | ceiling | gateway | gateway / ceiling | gateway / bare Yoga | CPU per request: Yoga / bare / gateway |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const [name, slot] of results) {
+  if (slot.yoga.length === 0) {
+    console.log(`| ${name} | | | | ${fmt(med(slot.gateway, 'rate'))}/s | | | ${med(slot.gateway, 'cpuMs').toFixed(3)} ms (gateway) |`);
+    continue;
+  }
   const y = med(slot.yoga, 'rate');
   const b = med(slot.bare, 'rate');
   const g = med(slot.gateway, 'rate');

@@ -1,6 +1,8 @@
 // The framework's ceiling: a bare graphql-yoga answering `{ hello }` on
 // node:http, nothing else (no plugins, no context, no database). Prints its
-// URL as one JSON line on stdout.
+// URL as one JSON line on stdout. Yoga's request body limit is off here as
+// in the gateway (server/yoga.ts: the HTTP server enforces it before Yoga),
+// so that the baseline does not carry a cost the gateway does not.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
@@ -10,6 +12,7 @@ const yoga = createYoga({
   graphqlEndpoint: '/graphql',
   landingPage: false,
   graphiql: false,
+  maxRequestBodySize: false,
   logging: false,
 });
 const server = createServer(yoga);

@@ -1,6 +1,9 @@
-// Reading PostgreSQL's verdict out of Prisma's errors. Raw queries over the
-// driver adapter report the SQLSTATE in `meta.driverAdapterError.cause`;
-// model queries report Prisma codes (P2002 for a unique violation).
+// Reading PostgreSQL's verdict out of a failed statement's error: node-postgres's
+// DatabaseError (statements run by db/client.ts's `query`), or Prisma's. Raw
+// queries over the driver adapter report the SQLSTATE in
+// `meta.driverAdapterError.cause`; model queries report Prisma codes (P2002
+// for a unique violation).
+import pg from 'pg';
 import { Prisma } from '../generated/prisma/client.ts';
 
 interface AdapterCause {
@@ -18,6 +21,7 @@ function adapterCause(error: unknown): AdapterCause | null {
 
 /** The SQLSTATE of a failed statement, when PostgreSQL gave one. */
 export function sqlStateOf(error: unknown): string | null {
+  if (error instanceof pg.DatabaseError) return error.code ?? null;
   if (error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002') return '23505';
   const code = adapterCause(error)?.originalCode ?? adapterCause(error)?.code;
   return typeof code === 'string' ? code : null;
@@ -31,6 +35,7 @@ export function isUniqueViolation(error: unknown): boolean {
 /** The reason a guarded ledger statement aborted (`ledger_require`, SQLSTATE GW001), or null. */
 export function ledgerGuardOf(error: unknown): string | null {
   if (sqlStateOf(error) !== 'GW001') return null;
+  if (error instanceof pg.DatabaseError) return error.message;
   const message = adapterCause(error)?.originalMessage ?? adapterCause(error)?.message;
   return typeof message === 'string' ? message : null;
 }

@@ -1,6 +1,6 @@
 import { auditStep, type AuditActor } from '../audit/log.ts';
 import { eventsArray, type Store } from '../db/announce.ts';
-import type { Tx } from '../db/client.ts';
+import { query, type Db, type Tx } from '../db/client.ts';
 import { ref, sql, step, withSteps } from '../db/sql.ts';
 import { NotFoundError } from '../errors.ts';
 import { ACCOUNT_RETURNING, balanceEvent } from './steps.ts';
@@ -28,6 +28,32 @@ export async function openTenantAccount(tx: Tx, tenantId: string): Promise<void>
 /** Whether a balance is low: available below the threshold (none set: never). steps.ts's isLowSql is the same rule in SQL. */
 export function isLow(balance: { available: number; lowBalanceThreshold: number | null }): boolean {
   return balance.available < (balance.lowBalanceThreshold ?? 0);
+}
+
+/** A tenant's balance as clients read it. */
+export interface Balance {
+  available: number;
+  held: number;
+  low: boolean;
+}
+
+/** A tenant without an account row (none is ever without one, but a read must not fail for it). */
+const NO_BALANCE: Balance = { available: 0, held: 0, low: false };
+
+/**
+ * The balances of these tenants, in their order, in one statement: the
+ * hottest read there is (`me { balance }`, every tenant of a page).
+ */
+export async function readBalances(db: Db, tenantIds: readonly string[]): Promise<Balance[]> {
+  const rows = await query<{ tenant_id: string; available: number; held: number; low_balance_threshold: number | null }>(
+    db,
+    sql`SELECT tenant_id, available, held, low_balance_threshold FROM account WHERE tenant_id = ANY(${tenantIds}::uuid[])`,
+  );
+  const byTenant = new Map(rows.map((r) => [r.tenant_id, r]));
+  return tenantIds.map((id) => {
+    const row = byTenant.get(id);
+    return row ? { available: row.available, held: row.held, low: isLow({ available: row.available, lowBalanceThreshold: row.low_balance_threshold }) } : NO_BALANCE;
+  });
 }
 
 /**

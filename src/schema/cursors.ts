@@ -46,8 +46,10 @@ function tagOf(scope: CursorScope): string {
   return createHash('sha256').update(`${scope.list}\u0000${scope.caller}`).digest('base64url').slice(0, 16);
 }
 
-function encode(scope: CursorScope, position: readonly (string | number)[]): string {
-  return Buffer.from(JSON.stringify([VERSION, tagOf(scope), ...position])).toString('base64url');
+/** Makes the cursors of one page: its scope's tag is computed once, not once per row. */
+function encoder(scope: CursorScope): (position: readonly (string | number)[]) => string {
+  const tag = tagOf(scope);
+  return (position) => Buffer.from(JSON.stringify([VERSION, tag, ...position])).toString('base64url');
 }
 
 /** The position inside a cursor of `scope`, or a ValidationError naming `field`. */
@@ -93,6 +95,10 @@ export interface CreatedPage {
   where: { AND: ReturnType<typeof beyond>[] };
   orderBy: { createdAt?: 'asc' | 'desc'; id?: 'asc' | 'desc' }[];
   take: number;
+  /** The same bounds and order as plain values, for a page read in SQL: rows older than `after`, newer than `before`. */
+  after: Created | null;
+  before: Created | null;
+  order: 'asc' | 'desc';
 }
 
 /**
@@ -109,14 +115,18 @@ export function createdConnection<T extends Created>(
   // Decoded before anything runs, so a bad cursor is refused whatever else happens.
   const after = args.after ? decodeCreated(scope, args.after, 'after') : null;
   const before = args.before ? decodeCreated(scope, args.before, 'before') : null;
+  const encode = encoder(scope);
   return resolveCursorConnection<Promise<T[]>>(
-    { args, toCursor: (row: T) => encode(scope, [row.createdAt.getTime(), row.id]), defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
+    { args, toCursor: (row: T) => encode([row.createdAt.getTime(), row.id]), defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
     ({ limit, inverted }) => {
       const order = inverted ? 'asc' : 'desc';
       return fetch({
         where: { AND: [...(after ? [beyond(after, 'lt')] : []), ...(before ? [beyond(before, 'gt')] : [])] },
         orderBy: [{ createdAt: order }, { id: order }],
         take: limit,
+        after,
+        before,
+        order,
       });
     },
   );
@@ -138,8 +148,9 @@ export function idConnection<T extends { id: bigint }>(
     if (typeof id !== 'string' || !/^\d{1,19}$/.test(id)) throw new ValidationError('after: is not a cursor of this list', 'after');
     beforeId = BigInt(id);
   }
+  const encode = encoder(scope);
   return resolveCursorConnection<Promise<T[]>>(
-    { args, toCursor: (row: T) => encode(scope, [row.id.toString()]), defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
+    { args, toCursor: (row: T) => encode([row.id.toString()]), defaultSize: PAGE_SIZE.default, maxSize: PAGE_SIZE.max },
     ({ limit }) => fetch({ beforeId, take: limit }),
   );
 }

@@ -4,15 +4,22 @@
 // are not operations of their own). Labels: the operation's type and its
 // first root field, a name the schema validated, never the client's
 // operation name, which could be anything.
-import { getOperationAST, Kind, type DocumentNode } from 'graphql';
+import type { DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayMetrics } from '../metrics/registry.ts';
+import { operationOf } from './operation.ts';
 
+/** The operation's labels: kept with its document, so each request's labels are one object made once. */
+const labels = new WeakMap<object, { type: string; field: string }>();
 function describe(document: DocumentNode, operationName: string | null | undefined): { type: string; field: string } | null {
-  const operation = getOperationAST(document, operationName);
-  if (!operation) return null;
-  const first = operation.selectionSet.selections.find((s) => s.kind === Kind.FIELD);
-  return { type: operation.operation, field: first?.kind === Kind.FIELD ? first.name.value : '(fragment)' };
+  const op = operationOf(document, operationName);
+  if (!op) return null;
+  let label = labels.get(op);
+  if (!label) {
+    label = { type: op.type, field: op.field };
+    labels.set(op, label);
+  }
+  return label;
 }
 
 export function useOperationMetrics(metrics: GatewayMetrics): Plugin {

@@ -7,7 +7,6 @@
 // to all three transports.
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import {
-  getOperationAST,
   GraphQLError,
   NoSchemaIntrospectionCustomRule,
   visit,
@@ -24,6 +23,7 @@ import { createMasker, useErrorMasking, useHiddenSuggestions, useRequestErrorCod
 import { createGraphiQLRenderer, graphiqlOptions } from './graphiql.ts';
 import { useLiveSubscribe } from './live-subscribe.ts';
 import { useOperationMetrics } from './metrics-plugin.ts';
+import { operationOf } from './operation.ts';
 import { useQueryCost } from './query-cost.ts';
 
 /** What a transport hands the pipeline: node:http's request (HTTP, SSE), or a socket's principal (WebSocket). */
@@ -46,8 +46,8 @@ function accessLog(deps: AppDeps, metas: WeakMap<Request, RequestMeta & { start:
     // `operationName` in the body for single-operation documents.
     onExecute({ args }) {
       const meta = (args.contextValue as Partial<Context>).meta;
-      const operation = getOperationAST(args.document, args.operationName);
-      if (meta && operation?.name) meta.operationName = operation.name.value;
+      const name = operationOf(args.document, args.operationName)?.name;
+      if (meta && name) meta.operationName = name;
     },
     onResponse({ request, response }) {
       const meta = metas.get(request);
@@ -72,8 +72,13 @@ function accessLog(deps: AppDeps, metas: WeakMap<Request, RequestMeta & { start:
 /** Deepest list or object literal a document may hold (`[[[…]]]`, `{a: {b: …}}`). */
 const MAX_LITERAL_NESTING = 32;
 
-/** How deeply value literals nest in `document`, counted without recursion. */
+/** Documents already measured: the parse cache hands the same one back for the same text. */
+const nestings = new WeakMap<DocumentNode, number>();
+
+/** How deeply value literals nest in `document`, counted without recursion, once per document. */
 function literalNesting(document: DocumentNode): number {
+  const known = nestings.get(document);
+  if (known !== undefined) return known;
   let depth = 0;
   let deepest = 0;
   const enter = () => {
@@ -84,6 +89,7 @@ function literalNesting(document: DocumentNode): number {
     depth -= 1;
   };
   visit(document, { ListValue: { enter, leave }, ObjectValue: { enter, leave } });
+  nestings.set(document, deepest);
   return deepest;
 }
 
@@ -188,6 +194,11 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    // server/http-server.ts refuses a body over MAX_BODY_BYTES before Yoga
+    // reads it (by its Content-Length; one without is 411), so Yoga's own
+    // limit, which pipes every body through a TransformStream (a stream
+    // pipeline, an AbortController and a DOMException per request), is off.
+    maxRequestBodySize: false,
     // Browsers get CORS headers only for allowed origins (CORS_ORIGINS), never
     // credentials unless CORS_CREDENTIALS: keys travel in a header, not cookies.
     cors: (request) => {
@@ -215,7 +226,8 @@ export function createGatewayYoga(deps: AppDeps, schema: GraphQLSchema): Gateway
       error: (...args) => deps.logger.error({ args }, 'yoga'),
     },
     plugins: [
-      accessLog(deps, metas),
+      // Its hooks cost every request something; below LOG_LEVEL=info no line would be written.
+      ...(deps.logger.isLevelEnabled('info') ? [accessLog(deps, metas)] : []),
       useOperationMetrics(deps.metrics),
       parseErrorCode(),
       useRequestErrorCodes({ production, logger: deps.logger }),

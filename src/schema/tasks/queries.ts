@@ -1,3 +1,5 @@
+import type { Task } from '../../generated/prisma/client.ts';
+import { readTask } from '../../tasks/reads.ts';
 import { builder } from '../builder.ts';
 import { GenerationModelEnum } from '../ledger/types.ts';
 import { taskPage, TaskConnectionRef, TaskRef, TaskStatusEnum } from './types.ts';
@@ -9,7 +11,9 @@ builder.queryField('task', (t) =>
     description: "One of the caller's tasks; null for an unknown id or another tenant's",
     authScopes: { read: true },
     args: { id: t.arg.globalID({ required: true, for: TaskRef }) },
-    resolve: (query, _root, args, ctx) => ctx.db.task.findFirst({ ...query, where: { id: args.id.id, tenantId: ctx.tenantId() } }),
+    // One statement (tasks/reads.ts) of what a client sees of a task, which is all the Task type reads;
+    // a relation asked for (sourceTask) is loaded by the prisma plugin.
+    resolve: async (_query, _root, args, ctx) => (await readTask(ctx.db, { id: args.id.id, tenantId: ctx.tenantId() })) as Task | null,
   }),
 );
 
@@ -23,14 +27,14 @@ builder.queryField('tasks', (t) =>
         status: t.arg({ type: TaskStatusEnum }),
         model: t.arg({ type: GenerationModelEnum }),
       },
-      resolve: (_root, args, ctx, info) => {
+      resolve: (_root, args, ctx) => {
         const tenantId = ctx.tenantId();
         const where = {
           tenantId,
           ...(args.status ? { status: args.status } : {}),
           ...(args.model ? { model: args.model } : {}),
         };
-        return taskPage(ctx, info, args, { list: 'tasks', caller: tenantId }, where);
+        return taskPage(ctx, args, { list: 'tasks', caller: tenantId }, where);
       },
     },
     TaskConnectionRef,

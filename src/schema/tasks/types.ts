@@ -1,8 +1,7 @@
 import { builder } from '../builder.ts';
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { DefaultConnectionArguments } from '@pothos/plugin-relay';
-import type { GraphQLResolveInfo } from 'graphql';
-import type { Prisma, Task } from '../../generated/prisma/client.ts';
+import type { Task } from '../../generated/prisma/client.ts';
+import { readTaskPage, type TaskFilter } from '../../tasks/reads.ts';
 import type { Context } from '../../server/context.ts';
 import { counted } from '../connections.ts';
 import { createdConnection, type CursorScope } from '../cursors.ts';
@@ -60,30 +59,17 @@ export const TaskRef = builder.prismaNode('Task', {
 /** The one connection type of every list of tasks. */
 export const TaskConnectionRef = builder.connectionObject({ type: TaskRef, name: 'TaskConnection' }, { name: 'TaskEdge' });
 
-/** What a task connection's page query selects: the fields under `edges.node` and `nodes`. */
-const TASK_PATHS = [['edges', 'node'], ['nodes']];
-
 /**
  * A page of tasks, newest first, with its totalCount: every list of tasks
  * (Query.tasks, Tenant.tasks) is this with its own filter and cursor scope.
+ * Rows are read in one statement (tasks/reads.ts); a relation a client asks
+ * for (sourceTask) is loaded by the prisma plugin, batched across the page.
  */
-export function taskPage(
-  ctx: Context,
-  info: GraphQLResolveInfo,
-  args: DefaultConnectionArguments,
-  scope: CursorScope,
-  where: Prisma.TaskWhereInput,
-) {
+export function taskPage(ctx: Context, args: DefaultConnectionArguments, scope: CursorScope, filter: TaskFilter) {
   return counted(
-    createdConnection(scope, args, (page) =>
-      ctx.db.task.findMany({
-        ...queryFromInfo({ context: ctx, info, typeName: 'Task', paths: TASK_PATHS }),
-        where: { ...where, ...page.where },
-        orderBy: page.orderBy,
-        take: page.take,
-      }),
-    ),
-    () => ctx.db.task.count({ where }),
+    // What a client sees of each task (TaskView), which is all the Task type reads.
+    createdConnection(scope, args, async (page) => (await readTaskPage(ctx.db, filter, page)) as Task[]),
+    () => ctx.db.task.count({ where: filter }),
   );
 }
 
@@ -92,7 +78,7 @@ builder.prismaObjectField('Tenant', 'tasks', (t) =>
     {
       type: TaskRef,
       description: "The tenant's generation tasks, newest first",
-      resolve: (tenant, args, ctx, info) => taskPage(ctx, info, args, { list: 'tenant-tasks', caller: `admin:${tenant.id}` }, { tenantId: tenant.id }),
+      resolve: (tenant, args, ctx) => taskPage(ctx, args, { list: 'tenant-tasks', caller: `admin:${tenant.id}` }, { tenantId: tenant.id }),
     },
     TaskConnectionRef,
   ),

@@ -1,9 +1,11 @@
+import DataLoader from 'dataloader';
 import type { ApiKey } from '../../generated/prisma/client.ts';
-import { isLow } from '../../ledger/accounts.ts';
+import { readBalances, type Balance } from '../../ledger/accounts.ts';
+import type { Context } from '../../server/context.ts';
 import { spentCredits } from '../../tasks/key-limits.ts';
 import { builder } from '../builder.ts';
 
-export const BalanceRef = builder.objectRef<{ available: number; held: number; low: boolean }>('Balance').implement({
+export const BalanceRef = builder.objectRef<Balance>('Balance').implement({
   description: 'Credits of a tenant: available to spend, and held for requests in flight',
   fields: (t) => ({
     available: t.exposeInt('available'),
@@ -68,6 +70,22 @@ export const TenantStatusEnum = builder.enumType('TenantStatus', {
   } as const,
 });
 
+/**
+ * The balances asked for in one operation, read together in one statement
+ * (a page of tenants is one read, not one per tenant). Made on the first
+ * balance an operation asks for; it batches only and caches nothing, so an
+ * operation that lives for hours (a subscription) never reads an old one.
+ */
+const balanceLoaders = new WeakMap<Context, DataLoader<string, Balance>>();
+function balanceLoader(ctx: Context): DataLoader<string, Balance> {
+  let loader = balanceLoaders.get(ctx);
+  if (!loader) {
+    loader = new DataLoader((tenantIds) => readBalances(ctx.db, tenantIds), { cache: false });
+    balanceLoaders.set(ctx, loader);
+  }
+  return loader;
+}
+
 export const TenantRef = builder.prismaNode('Tenant', {
   id: { field: 'id' },
   fields: (t) => ({
@@ -78,11 +96,7 @@ export const TenantRef = builder.prismaNode('Tenant', {
     suspendedAt: t.expose('suspendedAt', { type: 'DateTime', nullable: true }),
     balance: t.field({
       type: BalanceRef,
-      select: { account: { select: { available: true, held: true, lowBalanceThreshold: true } } },
-      resolve: (tenant) => {
-        const account = tenant.account ?? { available: 0, held: 0, lowBalanceThreshold: null };
-        return { available: account.available, held: account.held, low: isLow(account) };
-      },
+      resolve: (tenant, _args, ctx) => balanceLoader(ctx).load(tenant.id),
     }),
     apiKeys: t.relation('apiKeys', { query: { orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] } }),
   }),
