@@ -17,6 +17,7 @@
 // statement, holding that task, waits for.
 import { randomUUID } from 'node:crypto';
 import { eventsArray, type Store } from '../db/announce.ts';
+import { query } from '../db/client.ts';
 import { ledgerGuardOf } from '../db/errors.ts';
 import { join, raw, ref, sql, withSteps } from '../db/sql.ts';
 import { InsufficientCreditsError, KeyLimitExceededError, NotFoundError, RateLimitedError, TenantSuspendedError } from '../errors.ts';
@@ -69,9 +70,8 @@ async function run(store: Store, t: Transition): Promise<Task | null> {
     ...t.guards.map((guard, i) => sql`${guard} AS ${raw(`_guard${i}`)}`),
     sql`${store.announcer.column(eventsArray(t.events))} AS _announced`,
   ];
-  const rows = await store.db.$queryRaw<Record<string, unknown>[]>(
-    withSteps(t.steps, sql`SELECT t.*, ${join(columns, ', ')} FROM ${ref(t.task)} t`),
-  );
+  // Straight on the pool (db/client.ts, `query`): every generation runs two of these.
+  const rows = await query<Record<string, unknown>>(store.db, withSteps(t.steps, sql`SELECT t.*, ${join(columns, ', ')} FROM ${ref(t.task)} t`));
   const row = rows[0];
   if (!row) return null;
   store.announcer.committed(row['_announced']);

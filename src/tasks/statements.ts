@@ -20,7 +20,7 @@ import type { GenerationRequest } from './requests.ts';
  * a statement hands back the task it wrote without a second query. Keep in
  * step with prisma/schema.prisma (the lifecycle tests compare the two).
  */
-const TASK_RETURNING = raw(`
+export const TASK_RETURNING = raw(`
   id, tenant_id AS "tenantId", model::text AS model, status::text AS status, prompt, COALESCE(image_urls, '{}') AS "imageUrls",
   source_task_id AS "sourceTaskId", callback_url AS "callbackUrl", public, idempotency_key AS "idempotencyKey",
   request_hash AS "requestHash", callback_token AS "callbackToken", upstream_task_id AS "upstreamTaskId",

@@ -1,8 +1,10 @@
 // The poller's statements: leases on IN_PROGRESS tasks, and the hint of an
 // early callback. They touch the task row only (no money moves here; the
 // lifecycle's statements do that).
-import type { Db } from '../db/client.ts';
+import { query, type Db } from '../db/client.ts';
+import { sql } from '../db/sql.ts';
 import type { Task } from '../generated/prisma/client.ts';
+import { TASK_RETURNING } from './statements.ts';
 
 /**
  * Leases up to `limit` IN_PROGRESS tasks due for a poll. SKIP LOCKED plus the
@@ -11,8 +13,10 @@ import type { Task } from '../generated/prisma/client.ts';
  */
 export async function claimDueTasks(db: Db, options: { limit: number; leaseMs: number; taskId?: string }): Promise<Task[]> {
   const only = options.taskId ?? null;
-  const rows = await db.$queryRaw<{ id: string }[]>`
-    UPDATE task SET lease_until = now() + make_interval(secs => ${options.leaseMs / 1000})
+  // One statement: the leased rows come back whole (TASK_RETURNING), straight from the pool.
+  return query<Task>(
+    db,
+    sql`UPDATE task SET lease_until = now() + make_interval(secs => ${options.leaseMs / 1000})
     WHERE id IN (
       SELECT id FROM task
       WHERE status = 'IN_PROGRESS'
@@ -22,18 +26,19 @@ export async function claimDueTasks(db: Db, options: { limit: number; leaseMs: n
       LIMIT ${options.limit}
       FOR UPDATE SKIP LOCKED
     )
-    RETURNING id`;
-  if (rows.length === 0) return [];
-  return db.task.findMany({ where: { id: { in: rows.map((r) => r.id) } } });
+    RETURNING ${TASK_RETURNING}`,
+  );
 }
 
 /** Releases a lease and schedules the next poll. */
 export async function schedulePoll(db: Db, taskId: string, delayMs: number, countAttempt: boolean): Promise<void> {
-  await db.$executeRaw`
-    UPDATE task
+  await query(
+    db,
+    sql`UPDATE task
     SET next_poll_at = now() + make_interval(secs => ${delayMs / 1000}), lease_until = NULL,
         poll_attempts = poll_attempts + ${countAttempt ? 1 : 0}
-    WHERE id = ${taskId}::uuid AND status = 'IN_PROGRESS'`;
+    WHERE id = ${taskId}::uuid AND status = 'IN_PROGRESS'`,
+  );
 }
 
 /**
