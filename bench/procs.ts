@@ -3,7 +3,7 @@
 // WEB_CONCURRENCY cluster's workers count), and the load generator
 // (bench/http-load.ts) run against one of them.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export interface Server {
   name: string;
@@ -17,12 +17,50 @@ export interface Server {
 
 const TICK_MS = 1000 / 100; // USER_HZ is 100 on Linux
 
+/** utime + stime of one process, in ms. */
+function ownCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+}
+
+/** The PostgreSQL backends connected to `database` (a backend's process title names its database), and their CPU ms so far. */
+function backends(database: string): Map<number, number> {
+  const found = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const title = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (title.startsWith('postgres: ') && title.split(/[\s\0]+/).includes(database)) found.set(Number(entry), ownCpuMs(Number(entry)));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return found;
+}
+
+/**
+ * Counts the user + system CPU of the PostgreSQL backends serving `database`
+ * from now on, when PostgreSQL runs on this machine (0 otherwise): `ms()` is
+ * what each used since, a backend opened since counted whole. A backend that
+ * exits in between takes its share with it, so measure work done on pool
+ * connections that stay open.
+ */
+export function postgresCpu(database: string): { ms(): number } {
+  const start = backends(database);
+  return {
+    ms() {
+      let ms = 0;
+      for (const [pid, cpu] of backends(database)) ms += cpu - (start.get(pid) ?? 0);
+      return ms;
+    },
+  };
+}
+
 function treeCpuMs(pid: number): number {
   let ms = 0;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ms += (Number(fields[11]) + Number(fields[12])) * TICK_MS; // utime, stime
+    ms += ownCpuMs(pid);
     for (const task of readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean)) {
       ms += treeCpuMs(Number(task));
     }
@@ -82,14 +120,23 @@ export function profileFlags(): string[] {
 export interface LoadJob {
   url: string;
   headers: Record<string, string>;
+  /** Cycled per request over `headers` (e.g. one Authorization per tenant). */
+  headerSets?: Array<Record<string, string>>;
   bodies: string[];
-  seconds: number;
+  /** How long to send for; ignored when `requests` is given. */
+  seconds?: number;
+  /** Exactly this many requests instead. */
+  requests?: number;
   concurrency: number;
   expect: string;
 }
 
-/** Runs bench/http-load.ts against `server`: good answers per second, and the server's CPU ms per answer. */
-export async function load(server: Server, job: LoadJob): Promise<{ rate: number; cpuMs: number }> {
+/**
+ * Runs bench/http-load.ts against `server`: good answers per second, the
+ * server's CPU ms per answer, and how many good answers there were. Any other
+ * answer fails the run.
+ */
+export async function load(server: Server, job: LoadJob): Promise<{ rate: number; cpuMs: number; ok: number }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'bench/http-load.ts', JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
@@ -99,5 +146,5 @@ export async function load(server: Server, job: LoadJob): Promise<{ rate: number
   const after = server.cpuMs();
   const result = JSON.parse(out) as { ok: number; bad: number; firstBad?: string; seconds: number };
   if (result.bad > 0) throw new Error(`${server.name}: ${result.bad} bad answers of ${result.ok + result.bad}; first: ${result.firstBad}`);
-  return { rate: result.ok / result.seconds, cpuMs: (after - before) / result.ok };
+  return { rate: result.ok / result.seconds, cpuMs: (after - before) / result.ok, ok: result.ok };
 }
