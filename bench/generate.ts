@@ -137,20 +137,33 @@ const servers: Server[] = [];
 const clients: Db[] = [];
 let bareDatabase: { url: string; close(): Promise<void> } | undefined;
 let failed = false;
+let cleaned: Promise<void> | undefined;
+/** Stops every server (process groups of their own) and drops both databases; once, whoever asks first. */
+function cleanup(): Promise<void> {
+  cleaned ??= (async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+    await Promise.all(clients.map((c) => c.$disconnect().catch(() => {})));
+    await bareDatabase?.close();
+    await database.close();
+    await rm(dataDir, { recursive: true, force: true });
+  })();
+  return cleaned;
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`${signal}: stopping the servers and dropping the bench's databases`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
 try {
   bareDatabase = await siblingDatabase(database.url);
   for (const url of [database.url, bareDatabase.url]) await configureDatabase(url);
   await main(bareDatabase.url);
 } catch (error) {
   failed = true;
-  console.error(error);
+  if (!cleaned) console.error(error);
 } finally {
-  // Whatever happened, nothing this bench started is left behind.
-  await Promise.all(servers.map((s) => s.stop()));
-  await Promise.all(clients.map((c) => c.$disconnect()));
-  await bareDatabase?.close();
-  await database.close();
-  await rm(dataDir, { recursive: true, force: true });
+  await cleanup();
 }
 process.exit(failed ? 1 : 0);
 
