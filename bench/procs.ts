@@ -111,10 +111,15 @@ export async function startServer(name: string, args: string[], env: Record<stri
   };
 }
 
-/** BENCH_PROFILE=<dir>: the gateway writes a V8 CPU profile there when it stops (bench/profile.ts reads it). */
+/**
+ * The gateway's extra node flags: BENCH_PROFILE=<dir> makes it write a V8 CPU
+ * profile there when it stops (bench/profile.ts reads it); BENCH_GATEWAY_NODE_ARGS
+ * adds any others (say, V8 heap sizes to compare).
+ */
 export function profileFlags(): string[] {
   const dir = process.env.BENCH_PROFILE;
-  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+  const extra = process.env.BENCH_GATEWAY_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
 export interface LoadJob {

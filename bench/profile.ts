@@ -1,7 +1,9 @@
 // `tsx bench/profile.ts <file.cpuprofile>`: where a V8 CPU profile's time
 // went, by layer of the gateway (the README's benchmark tables), from each
-// sample's innermost frame that belongs to a layer we name. A sample whose
-// stack holds no such frame counts as "other".
+// sample's innermost frame that belongs to a layer we name (so a socket
+// write counts for whoever wrote: the driver, or node's HTTP server). A
+// sample whose stack holds no such frame counts as "other" (start-up's
+// module loading, mostly).
 import { readFileSync } from 'node:fs';
 
 interface Node {
@@ -17,6 +19,7 @@ interface Profile {
 
 /** Layers, tried in order on each frame from the innermost out. */
 const LAYERS: Array<[string, (url: string, fn: string) => boolean]> = [
+  ['start-up', (u) => u.startsWith('node:internal/modules') || u.includes('/tsx/dist/')],
   ['GC', (_u, fn) => fn === '(garbage collector)'],
   ['idle', (_u, fn) => fn === '(idle)'],
   ['driver (pg)', (u) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types|postgres-[a-z]+|postgres)\//.test(u)],
@@ -30,7 +33,10 @@ const LAYERS: Array<[string, (url: string, fn: string) => boolean]> = [
   ['events', (u) => u.includes('/src/events/')],
   ['Yoga + envelop + plugins', (u) => /@envelop|graphql-yoga|@whatwg-node|@graphql-yoga|@escape\.tech/.test(u) || u.includes('/src/server/')],
   ['logging + metrics', (u) => /node_modules\/(pino|prom-client)/.test(u) || u.includes('/src/metrics/')],
-  ['HTTP (node)', (u) => /^node:(_http|http|net|stream|internal\/streams|internal\/http)/.test(u) || u === 'node:_http_server' || u === 'node:_http_common' || u === 'node:_http_outgoing' || u === 'node:_http_incoming'],
+  // Node's HTTP server; a socket write below it is its own. A socket write
+  // below the driver (node:net, streams) is the driver's: those frames name no
+  // layer and the walk goes on to their caller.
+  ['HTTP (node)', (u) => /^node:(_http|http$|internal\/http)/.test(u)],
   ['program (native)', (_u, fn) => fn === '(program)'],
 ];
 
@@ -62,10 +68,11 @@ profile.samples.forEach((id, i) => {
   const layer = classify(id);
   totals.set(layer, (totals.get(layer) ?? 0) + dt);
 });
-const busy = all - (totals.get('idle') ?? 0);
-console.log(`profile ${process.argv[2]}: ${(all / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s`);
+// Shares of the time the process was busy serving, not starting (module loading).
+const busy = all - (totals.get('idle') ?? 0) - (totals.get('start-up') ?? 0);
+console.log(`profile ${process.argv[2]}: ${(all / 1e6).toFixed(1)} s, busy ${(busy / 1e6).toFixed(1)} s (start-up's ${((totals.get('start-up') ?? 0) / 1e6).toFixed(1)} s left out)`);
 for (const [layer, us] of [...totals].sort((a, b) => b[1] - a[1])) {
-  if (layer === 'idle') continue;
+  if (layer === 'idle' || layer === 'start-up') continue;
   console.log(`${layer.padEnd(28)} ${((100 * us) / busy).toFixed(1).padStart(5)}% of busy`);
 }
 if (process.argv[3] === '--top') {

@@ -24,9 +24,20 @@ export interface CreatePrismaOptions {
   preparedStatements?: boolean;
 }
 
+/** Names already made, by text: the same few hundred texts run over and over. */
+const names = new Map<string, string>();
+const MAX_NAMES = 5000;
+
 /** A statement's name: its text's digest, so one text is one prepared statement per connection. */
 function statementName(query: { sql: string }): string {
-  return `gw_${createHash('sha1').update(query.sql).digest('base64url')}`;
+  let name = names.get(query.sql);
+  if (name === undefined) {
+    name = `gw_${createHash('sha1').update(query.sql).digest('base64url')}`;
+    // Texts are the code's, not the clients' (values are parameters), so this stays small; a cap all the same.
+    if (names.size >= MAX_NAMES) names.clear();
+    names.set(query.sql, name);
+  }
+  return name;
 }
 
 /** The pool under each client this module made, and whether it prepares statements (see `query`). */

@@ -300,7 +300,8 @@ describe('REST tasks are the same tasks', () => {
     ]);
     feed.stop();
     await ws.dispose();
-    expect(await metric()).toBe(succeededBefore + 1);
+    // Counted once the settling statement has returned, which can be just after its NOTIFY reached the subscriber.
+    await expect.poll(metric, { timeout: 5000 }).toBe(succeededBefore + 1);
 
     const viaGraphql = await generateOk(gw, t.key, 'textToImage', { prompt: 'made over GraphQL' });
     const ended = await waitForEnd(gw, t.key, viaGraphql.id);
