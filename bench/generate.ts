@@ -64,7 +64,7 @@ import { priceOf } from '../src/ledger/pricing.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { createTenant } from '../src/tenants/service.ts';
 import { benchDatabase, fmt, median } from './lib.ts';
-import { load, postgresCpu, profileFlags, startServer, type Server } from './procs.ts';
+import { load, postgresCpu, profileFlags, startServer, type Server, gatewayEnv } from './procs.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /** Each measured generation run lasts about this long (its request count is sized from the run before). */
@@ -245,22 +245,12 @@ async function main(bareDatabaseUrl: string): Promise<void> {
     'gateway',
     ['bench/servers/gateway.ts'],
     {
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'silent',
-      HOST: '127.0.0.1',
-      PORT: '0',
-      DATABASE_URL: database.url,
-      DATABASE_POOL_SIZE: String(POOL),
-      ADMIN_TOKEN: ADMIN,
+      ...gatewayEnv({ databaseUrl: database.url, pool: POOL, adminToken: ADMIN, dataDir, processes: PROCESSES }),
       ...upstream,
       // Upstream's completion callbacks go to the bare server's sink (see the top).
       PUBLIC_URL: callbackSink,
       ...TASK_SETTINGS,
       TENANT_RATE_PER_MINUTE: '1000000',
-      TENANT_REQUESTS_PER_MINUTE: '10000000',
-      SEED_DEMO_TENANT: 'false',
-      DATA_DIR: dataDir,
-      WEB_CONCURRENCY: String(PROCESSES),
     },
     profileFlags(),
   );

@@ -7,21 +7,8 @@
 // `headerSets`, if given, are cycled per request over `headers` (request i
 // sends set i mod n: e.g. one Authorization header per tenant).
 import { Agent, request } from 'undici';
+import type { LoadJob as Job } from './procs.ts';
 
-interface Job {
-  url: string;
-  headers: Record<string, string>;
-  /** Cycled per request, each merged over `headers`. */
-  headerSets?: Array<Record<string, string>>;
-  bodies: string[];
-  /** How long to send for; ignored when `requests` is given. */
-  seconds?: number;
-  /** Exactly this many requests, however long they take. */
-  requests?: number;
-  concurrency: number;
-  /** A substring every good answer contains. */
-  expect: string;
-}
 
 const job = JSON.parse(process.argv[2]!) as Job;
 const dispatcher = new Agent({ connections: job.concurrency, pipelining: 1 });

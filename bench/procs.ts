@@ -122,6 +122,27 @@ export function profileFlags(): string[] {
   return [...(dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : []), ...extra];
 }
 
+/**
+ * The gateway as every bench runs it: production settings, silent logs (an
+ * access-log line per request is the operator's choice, not the gateway's
+ * cost), no demo tenant, limits far above the load, on `databaseUrl`.
+ */
+export function gatewayEnv(options: { databaseUrl: string; pool: number; adminToken: string; dataDir: string; processes: number }): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'silent',
+    HOST: '127.0.0.1',
+    PORT: '0',
+    DATABASE_URL: options.databaseUrl,
+    DATABASE_POOL_SIZE: String(options.pool),
+    ADMIN_TOKEN: options.adminToken,
+    SEED_DEMO_TENANT: 'false',
+    TENANT_REQUESTS_PER_MINUTE: '10000000',
+    DATA_DIR: options.dataDir,
+    WEB_CONCURRENCY: String(options.processes),
+  };
+}
+
 export interface LoadJob {
   url: string;
   headers: Record<string, string>;
@@ -133,6 +154,7 @@ export interface LoadJob {
   /** Exactly this many requests instead. */
   requests?: number;
   concurrency: number;
+  /** A substring every good answer contains. */
   expect: string;
 }
 

@@ -22,7 +22,7 @@ import path from 'node:path';
 import { createPrisma } from '../src/db/client.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { benchDatabase, fmt, median } from './lib.ts';
-import { load, profileFlags, startServer, type Server } from './procs.ts';
+import { gatewayEnv, load, profileFlags, startServer, type Server } from './procs.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
@@ -36,22 +36,17 @@ const TASKS = 30;
 
 const database = await benchDatabase();
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'gateway-bench-read-'));
-const gateway = await startServer('gateway', ['bench/servers/gateway.ts'], {
-  NODE_ENV: 'production',
-  LOG_LEVEL: 'silent',
-  HOST: '127.0.0.1',
-  PORT: '0',
-  DATABASE_URL: database.url,
-  DATABASE_POOL_SIZE: String(POOL),
-  ADMIN_TOKEN: ADMIN,
-  UPSTREAM_SIMULATOR: 'true',
-  SIMULATOR_LATENCY_MS: '50',
-  TASK_POLL_INITIAL_MS: '100',
-  SEED_DEMO_TENANT: 'false',
-  TENANT_REQUESTS_PER_MINUTE: '10000000',
-  DATA_DIR: dataDir,
-  WEB_CONCURRENCY: String(PROCESSES),
-}, profileFlags());
+const gateway = await startServer(
+  'gateway',
+  ['bench/servers/gateway.ts'],
+  {
+    ...gatewayEnv({ databaseUrl: database.url, pool: POOL, adminToken: ADMIN, dataDir, processes: PROCESSES }),
+    UPSTREAM_SIMULATOR: 'true',
+    SIMULATOR_LATENCY_MS: '50',
+    TASK_POLL_INITIAL_MS: '100',
+  },
+  profileFlags(),
+);
 
 async function gql<T>(query: string, token: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await fetch(gateway.url, {

@@ -2,6 +2,8 @@
 // process itself (a cluster primary whose workers keep crashing). Every kind
 // of gateway process uses it: one process alone, a cluster's primary, each
 // of its workers (src/main.ts, src/cluster/).
+import { startGateway, type Gateway } from './app.ts';
+import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
 export interface Lifecycle {
@@ -77,4 +79,25 @@ export function manageLifecycle(options: {
 
 function describe(reason: string): { signal: string } | { reason: string } {
   return reason.startsWith('SIG') ? { signal: reason } : { reason };
+}
+
+/**
+ * Starts a gateway under one shutdown (a lone process, or a cluster's
+ * worker): the gateway once it answers, or null when a signal came during
+ * start-up (the shutdown under way closes what started). A start that fails
+ * is logged and ends the process with 1; startGateway has already closed
+ * whatever it had started.
+ */
+export async function startManaged(config: Config, logger: Logger, options: { migrate?: boolean } = {}): Promise<Gateway | null> {
+  const started = startGateway(config, { logger, ...options });
+  const lifecycle = manageLifecycle({
+    logger,
+    watchdogMs: config.shutdownTimeoutMs + 5000,
+    stop: async () => (await started).close(),
+  });
+  const gateway = await started.catch((error: unknown) => {
+    logger.fatal({ err: error }, 'gateway failed to start');
+    return lifecycle.exit(1);
+  });
+  return lifecycle.stopping ? null : gateway;
 }

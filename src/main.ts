@@ -13,12 +13,11 @@
 // gateway workers on the one port (src/cluster/); node:cluster forks them from
 // this same file, with the same `--import tsx`.
 import cluster from 'node:cluster';
-import { startGateway, type Gateway } from './app.ts';
 import { printBanner } from './banner.ts';
 import { runPrimary } from './cluster/primary.ts';
 import { runWorker } from './cluster/worker.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { manageLifecycle } from './lifecycle.ts';
+import { startManaged } from './lifecycle.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 let config: Config;
@@ -39,18 +38,8 @@ else await runAlone(config, logger);
 
 /** One process: the gateway itself (WEB_CONCURRENCY unset or 1). */
 async function runAlone(config: Config, logger: Logger): Promise<void> {
-  const started: Promise<Gateway> = startGateway(config, { logger });
-  const lifecycle = manageLifecycle({
-    logger,
-    watchdogMs: config.shutdownTimeoutMs + 5000,
-    stop: async () => (await started).close(),
-  });
-  const gateway = await started.catch((error: unknown) => {
-    // startGateway has already closed whatever it had started.
-    logger.fatal({ err: error }, 'gateway failed to start');
-    return lifecycle.exit(1);
-  });
-  if (lifecycle.stopping) return;
+  const gateway = await startManaged(config, logger);
+  if (!gateway) return;
   printBanner({
     graphqlUrl: gateway.graphqlUrl,
     graphiql: config.graphql.graphiql,

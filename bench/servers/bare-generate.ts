@@ -51,9 +51,9 @@ import {
   rejectStatement,
   submitStatement,
   succeedStatement,
-  TASK_RETURNING,
   type Transition,
 } from '../../src/tasks/statements.ts';
+import { claimStatement, scheduleStatement } from '../../src/tasks/store.ts';
 import { normaliseStatus } from '../../src/upstream/wire.ts';
 
 const env = process.env;
@@ -183,32 +183,10 @@ async function generate(caller: Caller, model: GenerationModel, prompt: string):
   return accepted;
 }
 
-// The poller's statements, as src/tasks/store.ts writes them (claimDueTasks,
-// schedulePoll): the claim leases the due tasks and returns their rows whole.
-function claimStatement(limit: number, leaseMs: number): Sql {
-  const only = null;
-  return sql`UPDATE task SET lease_until = now() + make_interval(secs => ${leaseMs / 1000})
-    WHERE id IN (
-      SELECT id FROM task
-      WHERE status = 'IN_PROGRESS'
-        AND (${only}::uuid IS NULL AND next_poll_at <= now() OR id = ${only}::uuid)
-        AND (lease_until IS NULL OR lease_until < now())
-      ORDER BY next_poll_at
-      LIMIT ${limit}
-      FOR UPDATE SKIP LOCKED
-    )
-    RETURNING ${TASK_RETURNING}`;
-}
-
-function scheduleStatement(taskId: string, delayMs: number, countAttempt: boolean): Sql {
-  return sql`UPDATE task
-    SET next_poll_at = now() + make_interval(secs => ${delayMs / 1000}), lease_until = NULL,
-        poll_attempts = poll_attempts + ${countAttempt ? 1 : 0}
-    WHERE id = ${taskId}::uuid AND status = 'IN_PROGRESS'`;
-}
-
+// The poller's statements are src/tasks/store.ts's own (claimStatement,
+// scheduleStatement): the claim leases the due tasks and returns their rows whole.
 async function claimDueTasks(): Promise<Task[]> {
-  const { rows } = await db.query<Task>(prepared(claimStatement(settings.pollBatch, settings.leaseMs)));
+  const { rows } = await db.query<Task>(prepared(claimStatement({ limit: settings.pollBatch, leaseMs: settings.leaseMs })));
   return rows;
 }
 

@@ -7,27 +7,17 @@
 // sends it (or a terminal's SIGINT). If the primary dies, node:cluster ends
 // the worker when their IPC channel closes.
 import cluster from 'node:cluster';
-import { startGateway } from '../app.ts';
 import type { Config } from '../config.ts';
-import { manageLifecycle } from '../lifecycle.ts';
+import { startManaged } from '../lifecycle.ts';
 import type { Logger } from '../logger.ts';
 import { joinClusterMetrics } from '../metrics/cluster.ts';
 import { READY, type ReadyMessage } from './pool.ts';
 
 export async function runWorker(config: Config, baseLogger: Logger): Promise<void> {
   const logger = baseLogger.child({ worker: cluster.worker?.id });
-  const started = startGateway(config, { logger, migrate: false });
-  const lifecycle = manageLifecycle({
-    logger,
-    watchdogMs: config.shutdownTimeoutMs + 5000,
-    stop: async () => (await started).close(),
-  });
-  const gateway = await started.catch((error: unknown) => {
-    // startGateway has already closed whatever it had started; the primary replaces this worker.
-    logger.fatal({ err: error }, 'gateway failed to start');
-    return lifecycle.exit(1);
-  });
-  if (lifecycle.stopping) return;
+  // A failed start exits 1; the primary replaces this worker.
+  const gateway = await startManaged(config, logger, { migrate: false });
+  if (!gateway) return;
   // /metrics on this worker answers the sum over every worker.
   gateway.deps.metrics.aggregateWith(joinClusterMetrics(gateway.deps.metrics.registry));
   const ready: ReadyMessage = { type: READY, url: gateway.url };

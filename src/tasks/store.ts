@@ -2,7 +2,7 @@
 // early callback. They touch the task row only (no money moves here; the
 // lifecycle's statements do that).
 import { query, type Db } from '../db/client.ts';
-import { sql } from '../db/sql.ts';
+import { sql, type Sql } from '../db/sql.ts';
 import type { Task } from '../generated/prisma/client.ts';
 import { TASK_RETURNING } from './statements.ts';
 
@@ -12,11 +12,13 @@ import { TASK_RETURNING } from './statements.ts';
  * dies leaves leases that simply expire.
  */
 export async function claimDueTasks(db: Db, options: { limit: number; leaseMs: number; taskId?: string }): Promise<Task[]> {
+  return query<Task>(db, claimStatement(options));
+}
+
+/** The claim as one statement: the leased rows come back whole (TASK_RETURNING). */
+export function claimStatement(options: { limit: number; leaseMs: number; taskId?: string }): Sql {
   const only = options.taskId ?? null;
-  // One statement: the leased rows come back whole (TASK_RETURNING), straight from the pool.
-  return query<Task>(
-    db,
-    sql`UPDATE task SET lease_until = now() + make_interval(secs => ${options.leaseMs / 1000})
+  return sql`UPDATE task SET lease_until = now() + make_interval(secs => ${options.leaseMs / 1000})
     WHERE id IN (
       SELECT id FROM task
       WHERE status = 'IN_PROGRESS'
@@ -26,19 +28,19 @@ export async function claimDueTasks(db: Db, options: { limit: number; leaseMs: n
       LIMIT ${options.limit}
       FOR UPDATE SKIP LOCKED
     )
-    RETURNING ${TASK_RETURNING}`,
-  );
+    RETURNING ${TASK_RETURNING}`;
 }
 
 /** Releases a lease and schedules the next poll. */
 export async function schedulePoll(db: Db, taskId: string, delayMs: number, countAttempt: boolean): Promise<void> {
-  await query(
-    db,
-    sql`UPDATE task
+  await query(db, scheduleStatement(taskId, delayMs, countAttempt));
+}
+
+export function scheduleStatement(taskId: string, delayMs: number, countAttempt: boolean): Sql {
+  return sql`UPDATE task
     SET next_poll_at = now() + make_interval(secs => ${delayMs / 1000}), lease_until = NULL,
         poll_attempts = poll_attempts + ${countAttempt ? 1 : 0}
-    WHERE id = ${taskId}::uuid AND status = 'IN_PROGRESS'`,
-  );
+    WHERE id = ${taskId}::uuid AND status = 'IN_PROGRESS'`;
 }
 
 /**
