@@ -193,7 +193,7 @@ for (const [name, slot] of results) {
   console.log(
     `| ${name} | ${fmt(y)}/s | ${fmt(b)}/s | ${fmt(ceiling)}/s | **${fmt(g)}/s** | **${(g / ceiling).toFixed(2)}×** | ${(g / y).toFixed(2)}× | ${cpu(slot.yoga)} / ${cpu(slot.bare)} / ${cpu(slot.gateway)} ms |`,
   );
-  console.log(`  rounds: yoga ${slot.yoga.map((f) => fmt(f.rate)).join(', ')}; bare ${slot.bare.map((f) => fmt(f.rate)).join(', ')}; gateway ${slot.gateway.map((f) => fmt(f.rate)).join(', ')}`);
+  console.log(`  ${name} rounds: yoga ${slot.yoga.map((f) => fmt(f.rate)).join(', ')}; bare ${slot.bare.map((f) => fmt(f.rate)).join(', ')}; gateway ${slot.gateway.map((f) => fmt(f.rate)).join(', ')}`);
 }
 console.log(`targets: gateway >= 0.6x its ceiling for every read; me.balance >= 0.35x bare Yoga. ledger:verify=${violations.length === 0 ? 'ok' : JSON.stringify(violations)} negative balances=${negative}`);
 
