@@ -126,6 +126,27 @@ export class EventResults implements AsyncIterableIterator<ExecutionResult> {
 }
 
 /**
+ * WebSocket subscriptions started, by the arguments the transport passed to
+ * `subscribe`, until it takes them (takeEventResults, at once). The stream
+ * `subscribe` returns is not always the EventResults: envelop wraps it in an
+ * iterator of its own for any plugin's onSubscribeError, onNext or onEnd (for
+ * the metrics plugin's onSubscribeError, every subscription). The
+ * transport pulls that stream, so every plugin still sees every event, but
+ * asks the EventResults under it to wake it: an idle subscription then holds
+ * no pending next() (an async call, its promises and their reactions, through
+ * every wrapper) for its whole life. SSE streams are pulled by Yoga, and
+ * register nothing.
+ */
+const started = new WeakMap<object, EventResults>();
+
+/** The EventResults that `subscribe(args)` started for a WebSocket operation, once; undefined if none. */
+export function takeEventResults(args: object): EventResults | undefined {
+  const results = started.get(args);
+  started.delete(args);
+  return results;
+}
+
+/**
  * The arguments of event executions. Yoga's engine would answer `execute` of
  * a subscription document by subscribing again; for these, the plugin's
  * execute hook hands the execution to graphql-js's `execute`, which resolves
@@ -154,7 +175,9 @@ export function useLiveSubscribe(mask: Masker): Plugin {
             lease?.release();
             return maskResult(source as ExecutionResult, mask);
           }
-          return new EventResults(source[Symbol.asyncIterator](), args, execute!, lease);
+          const results = new EventResults(source[Symbol.asyncIterator](), args, execute!, lease);
+          if ((args.contextValue as { connection?: unknown }).connection !== undefined) started.set(args, results);
+          return results;
         } catch (error) {
           lease?.release();
           // A failure to start is this operation's result, not a thrown error.

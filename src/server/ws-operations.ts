@@ -10,7 +10,7 @@ import { MessageType, type FormattedExecutionResult, type Message, type Subscrib
 import type { Principal } from '../auth/principal.ts';
 import type { Waker } from '../events/feeds.ts';
 import { asGraphQLError, formatError, type Masker } from './errors.ts';
-import { EventResults } from './live-subscribe.ts';
+import { takeEventResults, type EventResults } from './live-subscribe.ts';
 import type { GatewayYoga } from './yoga.ts';
 
 /** Where an operation's messages go: its connection (websocket.ts). */
@@ -93,9 +93,11 @@ export class OperationRunner {
         contextValue: await contextFactory(),
       };
       const result: unknown = operation.operation === 'subscription' ? await subscribe(args) : await execute(args);
+      // What the pipeline's subscribe started (live-subscribe.ts), under whatever the plugins wrapped
+      // it in; taken whatever the result, so that nothing of one that failed to start stays behind.
+      const results = operation.operation === 'subscription' ? takeEventResults(args) : undefined;
       if (isAsyncIterable(result)) {
-        const source = result[Symbol.asyncIterator]();
-        return new LiveOperation(channel, id, source, source instanceof EventResults ? source : undefined, this);
+        return new LiveOperation(channel, id, result[Symbol.asyncIterator](), results, this);
       }
       if (channel.wants(id)) {
         this.next(channel, id, result as ExecutionResult);
@@ -116,8 +118,10 @@ export class OperationRunner {
 
 /**
  * A running subscription: pulls one result at a time from the pipeline's
- * stream and sends it. Between events it holds no promise: it asks the
- * subscription's results to wake it (live-subscribe.ts), and pulls then.
+ * stream (the subscription's results as the plugins wrapped them, so their
+ * hooks still see every event and failure) and sends it. Between events it
+ * holds no promise: it asks the subscription's results themselves to wake it
+ * (live-subscribe.ts), and pulls then.
  */
 class LiveOperation implements Operation, Waker {
   private stopped = false;

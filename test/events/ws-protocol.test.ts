@@ -4,6 +4,7 @@
 // subscription in any way lets go of everything it held.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import WebSocket from 'ws';
+import { EventResults } from '../../src/server/live-subscribe.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { generateOk } from '../helpers/tasks.ts';
 import { collect, wsClient } from '../helpers/ws.ts';
@@ -145,6 +146,39 @@ describe('graphql-transport-ws messages', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(alive.socket.readyState).toBe(WebSocket.OPEN);
     alive.socket.close();
+  });
+});
+
+describe('an idle subscription', () => {
+  it('holds no pending next() on its results, whatever the pipeline wraps them in, and still gets every change', async () => {
+    // The pipeline's plugins may wrap a subscription's results (envelop does
+    // for any onSubscribeError): the socket still waits for the results
+    // themselves to wake it, instead of a next() held open for hours by each
+    // of thousands of idle subscriptions (README, "bench:subscriptions").
+    const t = await gw.createTenant('idle', 100);
+    let pending = 0;
+    const next = EventResults.prototype.next;
+    const spy = vi.spyOn(EventResults.prototype, 'next').mockImplementation(function (this: EventResults) {
+      pending++;
+      return next.call(this).finally(() => pending--);
+    });
+    const client = wsClient(gw.graphqlUrl, t.key);
+    try {
+      const balance = collect<{ available: number }>(client, 'subscription { balanceChanged { available } }');
+      expect(await balance.next(1)).toEqual([{ available: 100 }]);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(pending).toBe(0);
+      await generateOk(gw, t.key, 'textToImage', { prompt: 'idle' });
+      const [, held] = await balance.next(2);
+      expect(held!.available).toBeLessThan(100);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(pending).toBe(0);
+      expect(balance.errors).toEqual([]);
+      balance.stop();
+    } finally {
+      spy.mockRestore();
+      await client.dispose();
+    }
   });
 });
 
