@@ -1,7 +1,9 @@
 // GraphQL operations into the metrics (src/metrics/), in the one pipeline
 // that HTTP, SSE and WebSocket share: queries and mutations when executed,
 // subscriptions when started (their events run through `execute` too, and
-// are not operations of their own). Labels: the operation's type and its
+// are not operations of their own), once: a stream that fails later is not
+// counted again. (An onSubscribeError hook would also make envelop wrap every
+// subscription's results for its whole life, ~3 KiB per subscription.) Labels: the operation's type and its
 // first root field, a name the schema validated, never the client's
 // operation name, which could be anything.
 import type { DocumentNode } from 'graphql';
@@ -45,10 +47,6 @@ export function useOperationMetrics(metrics: GatewayMetrics): Plugin {
           stop();
           const failed = 'errors' in result && (result.errors?.length ?? 0) > 0;
           metrics.operations.inc({ ...op, outcome: failed ? 'error' : 'ok' });
-        },
-        onSubscribeError() {
-          stop();
-          metrics.operations.inc({ ...op, outcome: 'error' });
         },
       };
     },
