@@ -57,13 +57,11 @@ import { issueApiKey } from '../src/auth/api-keys.ts';
 import type { GenerationModel } from '../src/catalog.ts';
 import { notifyAnnouncer } from '../src/db/announce.ts';
 import { createPrisma, type Db } from '../src/db/client.ts';
-import { applyMigrations } from '../src/db/migrate.ts';
-import { withDatabase } from '../src/db/migration-adapter.ts';
 import { topUp } from '../src/ledger/credits.ts';
 import { priceOf } from '../src/ledger/pricing.ts';
 import { verifyLedger } from '../src/ledger/verify.ts';
 import { createTenant } from '../src/tenants/service.ts';
-import { benchDatabase, fmt, median } from './lib.ts';
+import { benchDatabase, fmt, freshDatabase, median } from './lib.ts';
 import { load, postgresCpu, profileFlags, startServer, type Server, gatewayEnv } from './procs.ts';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -156,7 +154,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 try {
-  bareDatabase = await siblingDatabase(database.url);
+  // A second fresh database on the same PostgreSQL (benchDatabase made the first).
+  bareDatabase = await freshDatabase(database.url);
   for (const url of [database.url, bareDatabase.url]) await configureDatabase(url);
   await main(bareDatabase.url);
 } catch (error) {
@@ -166,21 +165,6 @@ try {
   await cleanup();
 }
 process.exit(failed ? 1 : 0);
-
-/** A second fresh database on the same PostgreSQL, migrated (bench/lib.ts makes the first). */
-async function siblingDatabase(url: string): Promise<{ url: string; close(): Promise<void> }> {
-  const name = `gw_bench_${randomBytes(4).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    await client.query(sql);
-    await client.end();
-  };
-  await admin(`CREATE DATABASE "${name}"`);
-  const sibling = withDatabase(url, name);
-  await applyMigrations(sibling);
-  return { url: sibling, close: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
-}
 
 function databaseName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1));

@@ -21,23 +21,29 @@ export async function benchDatabase(): Promise<{ url: string; close(): Promise<v
       await rm(dir, { recursive: true, force: true });
     };
   }
+  const fresh = await freshDatabase(adminUrl);
+  return {
+    url: fresh.url,
+    async close() {
+      await fresh.close();
+      await stop();
+    },
+  };
+}
+
+/** A fresh database on the PostgreSQL of `url` (any of its databases), migrated; `close` drops it. */
+export async function freshDatabase(url: string): Promise<{ url: string; close(): Promise<void> }> {
   const name = `gw_bench_${randomBytes(4).toString('hex')}`;
   const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
+    const client = new pg.Client({ connectionString: url });
     await client.connect();
     await client.query(sql);
     await client.end();
   };
   await admin(`CREATE DATABASE "${name}"`);
-  const url = withDatabase(adminUrl, name);
-  await applyMigrations(url);
-  return {
-    url,
-    async close() {
-      await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await stop();
-    },
-  };
+  const fresh = withDatabase(url, name);
+  await applyMigrations(fresh);
+  return { url: fresh, close: () => admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`) };
 }
 
 /** Runs `op` `total` times with `concurrency` in flight; returns ops per second. */
